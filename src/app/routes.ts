@@ -1,0 +1,13 @@
+// The studio's pages, in pipeline order. Each page is a component that renders state classes.
+import type { Component } from 'svelte';
+
+export interface Route {
+  /** The URL hash, e.g. "playground" for #/playground. */
+  path: string;
+  title: string;
+  load: () => Promise<{ default: Component }>;
+}
+
+export const routes: Route[] = [
+  { path: 'playground', title: 'Playground', load: () => import('./pages/PlaygroundPage.svelte') },
+];

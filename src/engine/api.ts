@@ -1,0 +1,101 @@
+// EngineApi: the one contract between the UI and the engine. The worker implements it (exposed with comlink),
+// the CLI and tests use the same implementation in-process. Callbacks are comlink proxies across the worker.
+import type { GpuInfo } from '../gpu/device';
+import type { ModelConfig } from '../model/config';
+
+export type ModelSource =
+  /** Files the user picked or dropped (a folder's contents). */
+  | { kind: 'files'; files: File[] }
+  /** A Hugging Face Hub repo id, fetched through `endpoint` (default https://huggingface.co) and cached. */
+  | { kind: 'hub'; id: string; endpoint?: string; revision?: string };
+
+export interface LoadProgress {
+  /** What is happening now, e.g. "downloading model.safetensors" or "uploading weights". */
+  stage: string;
+  loadedBytes: number;
+  totalBytes: number;
+  /** True when the bytes came from the local cache rather than the network. */
+  fromCache?: boolean;
+}
+
+export interface ModelInfo {
+  label: string;
+  config: ModelConfig;
+  hasTokenizer: boolean;
+  hasChatTemplate: boolean;
+  parameterCount: number;
+  weightDtype: 'f32' | 'f16';
+  gpuBytes: number;
+}
+
+export interface SamplingParams {
+  /** 0 means greedy. */
+  temperature: number;
+  /** 0 disables top-k. */
+  topK: number;
+  /** 1 disables top-p. */
+  topP: number;
+  seed: number;
+}
+
+export type PromptMode = 'chat' | 'alpaca' | 'raw';
+
+export interface GenerateRequest {
+  /** Token ids of each prompt, or text prompts formatted by `mode` (needs a tokenizer). */
+  prompts: { ids: number[] }[] | { text: string; input?: string; mode: PromptMode }[];
+  /** Samples per prompt; each sample s of prompt p uses seed `sampling.seed + s`. */
+  n: number;
+  maxNewTokens: number;
+  sampling: SamplingParams;
+  /** Generation of a sample ends when its text contains one of these. */
+  stop?: string[];
+}
+
+export interface TokenEvent {
+  /** Index into the flattened samples: prompt p, sample s -> p * n + s. */
+  sample: number;
+  id: number;
+  /** The sample's decoded text so far (empty without a tokenizer). */
+  text: string;
+}
+
+export interface Sample {
+  prompt: number;
+  seed: number;
+  ids: number[];
+  text: string;
+  finishReason: 'eos' | 'stop' | 'length' | 'cancelled';
+}
+
+export interface GenerateResult {
+  samples: Sample[];
+  promptTokens: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  /** GPU work per decoded token (all samples decode in one pass per step). */
+  dispatchesPerStep: number;
+  submitsPerStep: number;
+}
+
+export interface LogitsResult {
+  /** T x V, row-major. */
+  logits: Float32Array;
+  T: number;
+  V: number;
+}
+
+export interface EngineApi {
+  gpuInfo(): Promise<GpuInfo>;
+  /** Loads a model; a failed load leaves the previous state untouched and nothing half-loaded. */
+  loadModel(source: ModelSource, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
+  unloadModel(): Promise<void>;
+  modelInfo(): Promise<ModelInfo | null>;
+  logits(ids: number[]): Promise<LogitsResult>;
+  generate(request: GenerateRequest, onToken?: (event: TokenEvent) => void): Promise<GenerateResult>;
+  /** Stops a running generate(); it resolves with finishReason 'cancelled'. */
+  cancel(): Promise<void>;
+  /** Formats a prompt the way generate() would, for previews. */
+  formatPrompt(text: string, input: string, mode: PromptMode): Promise<string>;
+  encode(text: string): Promise<number[]>;
+  decode(ids: number[]): Promise<string>;
+}

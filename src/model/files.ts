@@ -1,0 +1,55 @@
+// Where model files come from: a folder in Node, picked or dropped files in the browser, or the Hub (cached).
+// Everything reads through ByteSource so a large safetensors file is never read whole just to check it.
+
+/** Random access to one file's bytes. */
+export interface ByteSource {
+  readonly name: string;
+  readonly size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** The files of one model: config.json, *.safetensors (maybe sharded), tokenizer files. */
+export interface ModelFiles {
+  /** A label for messages: the folder, the Hub id, or "local files". */
+  readonly label: string;
+  /** File names relative to the model root, e.g. "config.json", "model-00001-of-00002.safetensors". */
+  list(): string[];
+  open(name: string): Promise<ByteSource>;
+}
+
+export async function readText(files: ModelFiles, name: string): Promise<string> {
+  const source = await files.open(name);
+  return new TextDecoder().decode(await source.read(0, source.size));
+}
+
+/** A ByteSource over bytes already in memory. */
+export function bytesSource(name: string, bytes: Uint8Array): ByteSource {
+  return {
+    name,
+    size: bytes.byteLength,
+    read: async (offset, length) => bytes.subarray(offset, offset + length),
+  };
+}
+
+/** A ByteSource over a browser File or Blob (reads only the slices asked for). */
+export function blobSource(name: string, blob: Blob): ByteSource {
+  return {
+    name,
+    size: blob.size,
+    read: async (offset, length) => new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()),
+  };
+}
+
+/** ModelFiles over a list of browser Files (a picked folder or dropped files); folder prefixes are dropped. */
+export function browserFiles(files: File[], label = 'local files'): ModelFiles {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  return {
+    label,
+    list: () => [...byName.keys()],
+    open: async (name) => {
+      const file = byName.get(name);
+      if (!file) throw new Error(`${name} is missing from ${label}`);
+      return blobSource(name, file);
+    },
+  };
+}
