@@ -1,0 +1,27 @@
+// `npm run cli -- <command> [flags]`: the studio's engine and jobs from the command line.
+import { UsageError } from './args';
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> };
+
+const commands: Record<string, Command> = {
+};
+
+async function main(): Promise<void> {
+  const [name, ...argv] = process.argv.slice(2);
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    const list = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join('\n');
+    process.stderr.write(`usage: npm run cli -- <command> [flags]\n\ncommands:\n${list}\n`);
+    process.exit(name ? 2 : 0);
+  }
+  await (await command.load()).run(argv);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${error instanceof UsageError ? 'usage error' : 'error'}: ${message}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);
