@@ -4,6 +4,9 @@ import { UsageError } from './args';
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> };
 
 const commands: Record<string, Command> = {
+  info: { summary: 'the GPU adapter and its limits as JSON', load: () => import('./info') },
+  logits: { summary: 'argmax and logsumexp per position (--model DIR --ids 1,2,3 [--out FILE])', load: () => import('./logits') },
+  generate: { summary: 'sample from a model (--model DIR --prompt TEXT | --ids LIST --max-new-tokens N)', load: () => import('./generate') },
 };
 
 async function main(): Promise<void> {

@@ -49,6 +49,8 @@ export interface GenerateRequest {
   sampling: SamplingParams;
   /** Generation of a sample ends when its text contains one of these. */
   stop?: string[];
+  /** Decode past EOS (benchmarks want a fixed number of tokens). */
+  ignoreEos?: boolean;
 }
 
 export interface TokenEvent {

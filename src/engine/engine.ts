@@ -1,0 +1,203 @@
+// The engine behind EngineApi: one GPU, at most one loaded model. The worker exposes it to the UI with comlink;
+// the CLI, tests and benchmarks use it in-process on Node's WebGPU.
+import { GpuContext } from '../gpu/context';
+import type { Gpu } from '../gpu/device';
+import type { GpuLostError } from '../gpu/errors';
+import { parseConfig } from '../model/config';
+import { browserFiles, readText, type ModelFiles } from '../model/files';
+import type { FileCache } from '../model/file-cache';
+import { generate, sequenceLogits, type ModelOnGpu } from '../model/generate';
+import { hubFiles } from '../model/hub';
+import { openModelWeights } from '../model/safetensors';
+import { destroyWeights, uploadWeights } from '../model/weights';
+import { alpacaPrompt } from '../tokenizer/templates';
+import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
+import type {
+  EngineApi,
+  GenerateRequest,
+  GenerateResult,
+  LoadProgress,
+  LogitsResult,
+  ModelInfo,
+  ModelSource,
+  PromptMode,
+  TokenEvent,
+} from './api';
+
+export interface EngineOptions {
+  gpu: () => Promise<Gpu>;
+  /** Where Hub downloads are kept so a second load needs no network. */
+  hubCache: FileCache;
+}
+
+interface LoadedModel extends ModelOnGpu {
+  info: ModelInfo;
+  tokenizer: TextTokenizer | null;
+}
+
+export class NoModelError extends Error {
+  override name = 'NoModelError';
+  constructor() {
+    super('No model is loaded. Load one from the Hub or from local files first.');
+  }
+}
+
+export class NoTokenizerError extends Error {
+  override name = 'NoTokenizerError';
+  constructor(label: string) {
+    super(`${label} has no tokenizer.json, so it takes token ids only. Enter the prompt as comma-separated ids.`);
+  }
+}
+
+export class Engine implements EngineApi {
+  private gpu: Promise<{ gpu: Gpu; ctx: GpuContext }> | null = null;
+  private model: LoadedModel | null = null;
+  private lostError: GpuLostError | null = null;
+  private cancelRequested = false;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  async gpuInfo() {
+    return (await this.context()).gpu.info;
+  }
+
+  async loadModel(source: ModelSource, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+    const files =
+      source.kind === 'files'
+        ? browserFiles(source.files)
+        : await hubFiles(source.id, {
+            endpoint: source.endpoint,
+            revision: source.revision,
+            cache: this.options.hubCache,
+            onProgress,
+          });
+    return this.loadFiles(files, onProgress);
+  }
+
+  /** Loads from any ModelFiles (a Node folder, picked files, the Hub). The old model stays until this succeeds. */
+  async loadFiles(files: ModelFiles, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+    const { gpu, ctx } = await this.context();
+    const config = parseConfig(JSON.parse(await readText(files, 'config.json')), files.label);
+    const source = await openModelWeights(files);
+    const tokenizer = await loadTokenizer(files);
+    const weights = await uploadWeights(ctx, config, source, gpu.info.limits, (done, total) =>
+      onProgress?.({ stage: 'uploading weights to the GPU', loadedBytes: done, totalBytes: total }),
+    );
+    if (this.model) destroyWeights(this.model.weights);
+    const info: ModelInfo = {
+      label: files.label,
+      config,
+      hasTokenizer: tokenizer !== null,
+      hasChatTemplate: tokenizer?.hasChatTemplate ?? false,
+      parameterCount: weights.parameterCount,
+      weightDtype: weights.dtype,
+      gpuBytes: weights.bytes,
+    };
+    this.model = { ctx, config, weights, tokenizer, info };
+    this.lostError = null;
+    return info;
+  }
+
+  async unloadModel(): Promise<void> {
+    if (this.model) destroyWeights(this.model.weights);
+    this.model = null;
+  }
+
+  async modelInfo(): Promise<ModelInfo | null> {
+    return this.model?.info ?? null;
+  }
+
+  async logits(ids: number[]): Promise<LogitsResult> {
+    const model = this.loaded();
+    const logits = await sequenceLogits(model, ids);
+    return { logits, T: ids.length, V: model.config.vocabSize };
+  }
+
+  async generate(request: GenerateRequest, onToken?: (event: TokenEvent) => void): Promise<GenerateResult> {
+    const model = this.loaded();
+    const prompts = request.prompts.map((p) => ('ids' in p ? p.ids : this.promptIds(model, p.text, p.input ?? '', p.mode)));
+    const tokenizer = model.tokenizer;
+    this.cancelRequested = false;
+    const { samples, stats } = await generate(model, prompts, {
+      n: request.n,
+      maxNewTokens: request.maxNewTokens,
+      sampling: request.sampling,
+      stopIds: request.ignoreEos ? [] : [...new Set([...model.config.eosTokenIds, ...(tokenizer?.eosIds ?? [])])],
+      stopStrings: request.stop ?? [],
+      decode: (ids) => tokenizer?.decode(ids, { skipSpecial: true }) ?? '',
+      onToken: onToken && ((sample, id, text) => onToken({ sample, id, text })),
+      isCancelled: () => this.cancelRequested,
+    });
+    const steps = Math.max(stats.decodeSteps, 1);
+    return {
+      samples,
+      promptTokens: stats.promptTokens,
+      prefillTokensPerSecond: stats.promptTokens / Math.max(stats.prefillSeconds, 1e-9),
+      decodeTokensPerSecond: stats.decodeTokens / Math.max(stats.decodeSeconds, 1e-9),
+      dispatchesPerStep: stats.decodeDispatches / steps,
+      submitsPerStep: stats.decodeSubmits / steps,
+    };
+  }
+
+  async cancel(): Promise<void> {
+    this.cancelRequested = true;
+  }
+
+  async formatPrompt(text: string, input: string, mode: PromptMode): Promise<string> {
+    const model = this.loaded();
+    return this.requireTokenizer(model).decode(this.promptIds(model, text, input, mode), { skipSpecial: false });
+  }
+
+  async encode(text: string): Promise<number[]> {
+    const model = this.loaded();
+    return this.requireTokenizer(model).encode(text, { addBos: false });
+  }
+
+  async decode(ids: number[]): Promise<string> {
+    const model = this.loaded();
+    return this.requireTokenizer(model).decode(ids, { skipSpecial: false });
+  }
+
+  /** Releases the model and the GPU device (Node processes exit cleanly only after this). */
+  async dispose(): Promise<void> {
+    await this.unloadModel();
+    if (this.gpu) (await this.gpu).gpu.device.destroy();
+    this.gpu = null;
+  }
+
+  private promptIds(model: LoadedModel, text: string, input: string, mode: PromptMode): number[] {
+    const tokenizer = this.requireTokenizer(model);
+    switch (mode) {
+      case 'chat':
+        return tokenizer.encodeChat([{ role: 'user', content: input ? `${text}\n\n${input}` : text }], { addGenerationPrompt: true });
+      case 'alpaca':
+        return tokenizer.encode(alpacaPrompt(text, input), { addBos: true });
+      case 'raw':
+        return tokenizer.encode(text, { addBos: true });
+    }
+  }
+
+  private requireTokenizer(model: LoadedModel): TextTokenizer {
+    if (!model.tokenizer) throw new NoTokenizerError(model.info.label);
+    return model.tokenizer;
+  }
+
+  private loaded(): LoadedModel {
+    if (!this.model) throw this.lostError ?? new NoModelError();
+    return this.model;
+  }
+
+  private context(): Promise<{ gpu: Gpu; ctx: GpuContext }> {
+    this.gpu ??= this.options.gpu().then((gpu) => {
+      void gpu.lost.then((error) => {
+        // A destroyed device (dispose) is not a loss the user needs to hear about.
+        if (error.reason === 'destroyed') return;
+        this.lostError = error;
+        this.model = null;
+        this.gpu = null;
+      });
+      return { gpu, ctx: new GpuContext(gpu.device, gpu.info.shaderF16) };
+    });
+    return this.gpu;
+  }
+}

@@ -1,0 +1,13 @@
+// Runs `npm run cli -- ...` as a child process (the contract other checks use) and returns its stdout.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run('node', ['--import', 'tsx', '--import', './src/cli/raw-import.mjs', 'src/cli/main.ts', ...args], {
+    env: { ...process.env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
