@@ -1,5 +1,6 @@
 // Where model files come from: a folder in Node, picked or dropped files in the browser, or the Hub (cached).
 // Everything reads through ByteSource so a large safetensors file is never read whole just to check it.
+import { ModelFileMissingError } from './errors';
 
 /** Random access to one file's bytes. */
 export interface ByteSource {
@@ -48,8 +49,24 @@ export function browserFiles(files: File[], label = 'local files'): ModelFiles {
     list: () => [...byName.keys()],
     open: async (name) => {
       const file = byName.get(name);
-      if (!file) throw new Error(`${name} is missing from ${label}`);
+      if (!file) throw new ModelFileMissingError(name, label);
       return blobSource(name, file);
+    },
+  };
+}
+
+/** ModelFiles over in-memory contents (strings are UTF-8 encoded), e.g. a small model built in a test. */
+export function memoryFiles(contents: Record<string, Uint8Array | string>, label = 'in-memory model'): ModelFiles {
+  const byName = new Map(
+    Object.entries(contents).map(([name, data]) => [name, typeof data === 'string' ? new TextEncoder().encode(data) : data]),
+  );
+  return {
+    label,
+    list: () => [...byName.keys()],
+    open: async (name) => {
+      const bytes = byName.get(name);
+      if (!bytes) throw new ModelFileMissingError(name, label);
+      return bytesSource(name, bytes);
     },
   };
 }

@@ -1,0 +1,109 @@
+// Typed errors of model loading. Each message says what went wrong and what to do about it.
+
+export const supportedArchitectures = { LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' } as const;
+
+export class SafetensorsError extends Error {
+  override name = 'SafetensorsError';
+  constructor(readonly file: string, readonly reason: string) {
+    super(
+      `${file} is not a valid safetensors file: ${reason}. ` +
+        'Re-download it, or re-export the weights with the safetensors library.',
+    );
+  }
+}
+
+export class UnsupportedDtypeError extends Error {
+  override name = 'UnsupportedDtypeError';
+  constructor(readonly file: string, readonly tensor: string, readonly dtype: string) {
+    super(
+      `Tensor ${tensor} in ${file} has dtype ${dtype}; only F32, F16 and BF16 weights are supported. ` +
+        'Use a float32, float16 or bfloat16 checkpoint of the model (quantized checkpoints cannot be loaded).',
+    );
+  }
+}
+
+export class TensorMissingError extends Error {
+  override name = 'TensorMissingError';
+  constructor(readonly tensor: string, readonly where: string) {
+    super(`The weights of ${where} have no tensor ${tensor}. Check that the weight files belong to the same model as config.json.`);
+  }
+}
+
+export class ModelFileMissingError extends Error {
+  override name = 'ModelFileMissingError';
+  constructor(readonly file: string, readonly where: string) {
+    super(
+      `${where} has no ${file}. A model needs config.json and model.safetensors ` +
+        '(or model.safetensors.index.json with every shard it names): add the missing file or pick the whole model folder.',
+    );
+  }
+}
+
+export class UnsupportedArchitectureError extends Error {
+  override name = 'UnsupportedArchitectureError';
+  constructor(readonly architecture: string) {
+    const supported = Object.entries(supportedArchitectures)
+      .map(([arch, type]) => `${arch} (${type})`)
+      .join(', ');
+    super(`Model architecture ${architecture} is not supported. Supported: ${supported}. Pick a model of one of these families.`);
+  }
+}
+
+export class ModelConfigError extends Error {
+  override name = 'ModelConfigError';
+  constructor(readonly reason: string) {
+    super(`config.json is not usable: ${reason}. Check that the file is the model's own Hugging Face config.json.`);
+  }
+}
+
+export class ModelTooLargeError extends Error {
+  override name = 'ModelTooLargeError';
+  constructor(readonly tensor: string, readonly bytes: number, readonly limit: number, readonly limitName: string) {
+    super(
+      `Tensor ${tensor} needs ${mib(bytes)} in one GPU buffer, but this GPU allows at most ${mib(limit)} (${limitName}). ` +
+        'Pick a smaller model, or use a browser/GPU with larger buffer limits.',
+    );
+  }
+}
+
+export class HubRepoNotFoundError extends Error {
+  override name = 'HubRepoNotFoundError';
+  constructor(readonly id: string, readonly endpoint: string, readonly status: number) {
+    super(
+      `Model ${id} was not found at ${endpoint} (HTTP ${status}), or it is gated/private. ` +
+        'Check the model id and the endpoint; for gated models accept the licence on the Hub or use a mirror that serves it.',
+    );
+  }
+}
+
+export class HubDownloadError extends Error {
+  override name = 'HubDownloadError';
+  constructor(readonly url: string, readonly reason: string) {
+    super(`Downloading ${url} failed: ${reason}. Check the connection and the endpoint, then load the model again (finished files are kept).`);
+  }
+}
+
+export interface BufferLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+/** Throws ModelTooLargeError for the first tensor whose GPU copy would not fit in one storage buffer. */
+export function checkTensorsFit(
+  tensors: Iterable<{ name: string; shape: readonly number[] }>,
+  limits: BufferLimits,
+  bytesPerElement: number,
+): void {
+  const [limit, limitName] =
+    limits.maxStorageBufferBindingSize <= limits.maxBufferSize
+      ? [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize']
+      : [limits.maxBufferSize, 'maxBufferSize'];
+  for (const t of tensors) {
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * bytesPerElement;
+    if (bytes > limit) throw new ModelTooLargeError(t.name, bytes, limit, limitName);
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
