@@ -1,5 +1,8 @@
 // config.json -> ModelConfig. Dimension letters used across the engine:
 // V vocab, C hidden size, H MLP intermediate size, L layers, NH query heads, NKV key/value heads, HS head dim.
+import { ModelConfigError, ModelFileMissingError, supportedArchitectures, UnsupportedArchitectureError } from './errors';
+import { readText, type ModelFiles } from './files';
+
 export interface ModelConfig {
   architecture: 'llama' | 'qwen2';
   vocabSize: number; // V
@@ -17,4 +20,128 @@ export interface ModelConfig {
   maxPositionEmbeddings: number;
   bosTokenId: number | null;
   eosTokenIds: number[];
+}
+
+type Architecture = ModelConfig['architecture'];
+
+/** Defaults of the Hugging Face LlamaConfig / Qwen2Config classes, for keys a config.json may leave out. */
+const defaults: Record<Architecture, { ropeTheta: number; rmsNormEps: number; maxPositionEmbeddings: number }> = {
+  llama: { ropeTheta: 10000, rmsNormEps: 1e-6, maxPositionEmbeddings: 2048 },
+  qwen2: { ropeTheta: 10000, rmsNormEps: 1e-6, maxPositionEmbeddings: 32768 },
+};
+
+/** Reads and parses config.json of a model. */
+export async function loadConfig(files: ModelFiles): Promise<ModelConfig> {
+  if (!files.list().includes('config.json')) throw new ModelFileMissingError('config.json', files.label);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readText(files, 'config.json'));
+  } catch (e) {
+    throw new ModelConfigError(`it is not JSON (${(e as Error).message})`);
+  }
+  return parseConfig(json);
+}
+
+/** A Hugging Face config.json (already parsed) -> ModelConfig, refusing what the engine cannot run. */
+export function parseConfig(json: unknown): ModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelConfigError('it is not a JSON object');
+  const raw = json as Record<string, unknown>;
+  const architecture = architectureOf(raw);
+  const d = defaults[architecture];
+
+  const hiddenSize = positiveInt(raw, 'hidden_size');
+  const numHeads = positiveInt(raw, 'num_attention_heads');
+  const numKvHeads = raw.num_key_value_heads == null ? numHeads : positiveInt(raw, 'num_key_value_heads');
+  if (numHeads % numKvHeads !== 0) {
+    throw new ModelConfigError(`num_attention_heads (${numHeads}) is not a multiple of num_key_value_heads (${numKvHeads})`);
+  }
+  let headDim: number;
+  if (raw.head_dim != null) headDim = positiveInt(raw, 'head_dim');
+  else if (hiddenSize % numHeads === 0) headDim = hiddenSize / numHeads;
+  else throw new ModelConfigError(`hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads}) and there is no head_dim`);
+
+  const act = raw.hidden_act ?? 'silu';
+  if (act !== 'silu') throw new ModelConfigError(`hidden_act ${JSON.stringify(act)} is not supported (only silu)`);
+  if (raw.mlp_bias === true) throw new ModelConfigError('mlp_bias is not supported');
+  // Llama's attention_bias also puts a bias on o_proj, which the engine does not have.
+  if (architecture === 'llama' && raw.attention_bias === true) throw new ModelConfigError('attention_bias is not supported for llama');
+  if (architecture === 'qwen2' && raw.use_sliding_window === true) {
+    throw new ModelConfigError('use_sliding_window is not supported (full attention only)');
+  }
+
+  const eos = raw.eos_token_id;
+  const eosTokenIds = eos == null ? [] : Array.isArray(eos) ? eos : [eos];
+  if (!eosTokenIds.every(isTokenId)) throw new ModelConfigError(`eos_token_id ${JSON.stringify(eos)} is not a token id or a list of them`);
+  const bos = raw.bos_token_id ?? null;
+  if (bos !== null && !isTokenId(bos)) throw new ModelConfigError(`bos_token_id ${JSON.stringify(bos)} is not a token id`);
+
+  return {
+    architecture,
+    vocabSize: positiveInt(raw, 'vocab_size'),
+    hiddenSize,
+    intermediateSize: positiveInt(raw, 'intermediate_size'),
+    numLayers: positiveInt(raw, 'num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim,
+    ropeTheta: ropeTheta(raw, d.ropeTheta),
+    rmsNormEps: positiveNumber(raw, 'rms_norm_eps', d.rmsNormEps),
+    tieWordEmbeddings: flag(raw, 'tie_word_embeddings', false),
+    attentionBias: architecture === 'qwen2',
+    maxPositionEmbeddings: raw.max_position_embeddings == null ? d.maxPositionEmbeddings : positiveInt(raw, 'max_position_embeddings'),
+    bosTokenId: bos as number | null,
+    eosTokenIds: eosTokenIds as number[],
+  };
+}
+
+function architectureOf(raw: Record<string, unknown>): Architecture {
+  const architectures = raw.architectures;
+  const modelType = raw.model_type;
+  if (Array.isArray(architectures) && architectures.length > 0) {
+    const name = String(architectures[0]);
+    if (name in supportedArchitectures) return supportedArchitectures[name as keyof typeof supportedArchitectures];
+    throw new UnsupportedArchitectureError(name);
+  }
+  if (modelType === 'llama' || modelType === 'qwen2') return modelType;
+  throw new UnsupportedArchitectureError(typeof modelType === 'string' ? modelType : 'unknown (config.json names none)');
+}
+
+/** Plain RoPE only: rope_theta, or rope_parameters of type "default" (newer config.json files). */
+function ropeTheta(raw: Record<string, unknown>, fallback: number): number {
+  for (const key of ['rope_scaling', 'rope_parameters']) {
+    const params = raw[key];
+    if (params == null) continue;
+    const p = params as Record<string, unknown>;
+    const type = typeof params === 'object' ? (p.rope_type ?? p.type ?? 'default') : params;
+    if (type !== 'default') throw new ModelConfigError(`${key} ${JSON.stringify(params)} is not supported (only plain RoPE)`);
+    if (p.rope_theta != null) return positiveNumber(p, 'rope_theta', fallback);
+  }
+  return positiveNumber(raw, 'rope_theta', fallback);
+}
+
+function positiveInt(raw: Record<string, unknown>, key: string): number {
+  const value = raw[key];
+  if (value == null) throw new ModelConfigError(`${key} is missing`);
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+    throw new ModelConfigError(`${key} is ${JSON.stringify(value)}, not a positive integer`);
+  }
+  return value as number;
+}
+
+function positiveNumber(raw: Record<string, unknown>, key: string, fallback: number): number {
+  const value = raw[key] ?? fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ModelConfigError(`${key} is ${JSON.stringify(value)}, not a positive number`);
+  }
+  return value;
+}
+
+function flag(raw: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const value = raw[key] ?? fallback;
+  if (typeof value !== 'boolean') throw new ModelConfigError(`${key} is ${JSON.stringify(value)}, not true or false`);
+  return value;
+}
+
+function isTokenId(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
