@@ -88,20 +88,22 @@ export interface BufferLimits {
   maxBufferSize: number;
 }
 
-/** Throws ModelTooLargeError for the first tensor whose GPU copy would not fit in one storage buffer. */
+/** Throws ModelTooLargeError when a tensor of `bytes` would not fit in one GPU storage buffer. */
+export function assertFitsGpu(tensor: string, bytes: number, limits: BufferLimits): void {
+  const [limit, limitName] =
+    limits.maxStorageBufferBindingSize <= limits.maxBufferSize
+      ? [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize']
+      : [limits.maxBufferSize, 'maxBufferSize'];
+  if (bytes > limit) throw new ModelTooLargeError(tensor, bytes, limit, limitName);
+}
+
+/** assertFitsGpu for every tensor, stored on the GPU at `bytesPerElement`. */
 export function checkTensorsFit(
   tensors: Iterable<{ name: string; shape: readonly number[] }>,
   limits: BufferLimits,
   bytesPerElement: number,
 ): void {
-  const [limit, limitName] =
-    limits.maxStorageBufferBindingSize <= limits.maxBufferSize
-      ? [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize']
-      : [limits.maxBufferSize, 'maxBufferSize'];
-  for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * bytesPerElement;
-    if (bytes > limit) throw new ModelTooLargeError(t.name, bytes, limit, limitName);
-  }
+  for (const t of tensors) assertFitsGpu(t.name, t.shape.reduce((a, b) => a * b, 1) * bytesPerElement, limits);
 }
 
 function mib(bytes: number): string {

@@ -20,13 +20,13 @@ export interface TensorInfo {
 }
 
 /** Named tensors whose bytes are read on demand: one safetensors file, or all shards of a model. */
-export interface WeightStore {
+export interface ModelWeights {
   tensors: Map<string, TensorInfo>;
   /** The tensor's raw little-endian bytes. */
   read(name: string): Promise<Uint8Array>;
 }
 
-export interface Safetensors extends WeightStore {
+export interface Safetensors extends ModelWeights {
   metadata: Record<string, string>;
 }
 
@@ -131,7 +131,7 @@ export async function openSafetensors(source: ByteSource): Promise<Safetensors> 
  * All weights of a model: the shards named by model.safetensors.index.json (its weight_map), or the single
  * model.safetensors.
  */
-export async function openModelWeights(files: ModelFiles): Promise<WeightStore> {
+export async function openModelWeights(files: ModelFiles): Promise<ModelWeights> {
   const present = new Set(files.list());
   const indexName = 'model.safetensors.index.json';
   let shardNames: string[];

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
+  assertFitsGpu,
   checkTensorsFit,
   ModelFileMissingError,
   ModelTooLargeError,
@@ -341,5 +342,9 @@ describe('checkTensorsFit', () => {
     expect(error).toBeInstanceOf(ModelTooLargeError);
     expect((error as Error).message).toMatch(/Tensor lm_head.weight needs .* MiB .* \(maxStorageBufferBindingSize\)/);
     expect(() => checkTensorsFit([{ name: 'a', shape: [16, 17] }], limits, 2)).not.toThrow();
+  });
+  test('assertFitsGpu uses the smaller of the two limits', () => {
+    expect(() => assertFitsGpu('t', 4096, { maxStorageBufferBindingSize: 8192, maxBufferSize: 4095 })).toThrow(/\(maxBufferSize\)/);
+    expect(() => assertFitsGpu('t', 4096, { maxStorageBufferBindingSize: 8192, maxBufferSize: 4096 })).not.toThrow();
   });
 });
