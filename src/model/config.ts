@@ -37,13 +37,25 @@ export async function loadConfig(files: ModelFiles): Promise<ModelConfig> {
   try {
     json = JSON.parse(await readText(files, 'config.json'));
   } catch (e) {
-    throw new ModelConfigError(`it is not JSON (${(e as Error).message})`);
+    throw new ModelConfigError(`it is not JSON (${(e as Error).message})`, files.label);
   }
-  return parseConfig(json);
+  return parseConfig(json, files.label);
 }
 
-/** A Hugging Face config.json (already parsed) -> ModelConfig, refusing what the engine cannot run. */
-export function parseConfig(json: unknown): ModelConfig {
+/**
+ * A Hugging Face config.json (already parsed) -> ModelConfig, refusing what the engine cannot run.
+ * `label` (the model's folder or id) goes into error messages.
+ */
+export function parseConfig(json: unknown, label?: string): ModelConfig {
+  try {
+    return parseFields(json);
+  } catch (e) {
+    if (e instanceof ModelConfigError && label) throw new ModelConfigError(e.reason, label);
+    throw e;
+  }
+}
+
+function parseFields(json: unknown): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelConfigError('it is not a JSON object');
   const raw = json as Record<string, unknown>;
   const architecture = architectureOf(raw);

@@ -51,8 +51,11 @@ export class UnsupportedArchitectureError extends Error {
 
 export class ModelConfigError extends Error {
   override name = 'ModelConfigError';
-  constructor(readonly reason: string) {
-    super(`config.json is not usable: ${reason}. Check that the file is the model's own Hugging Face config.json.`);
+  constructor(readonly reason: string, readonly where?: string) {
+    super(
+      `config.json${where ? ` of ${where}` : ''} is not usable: ${reason}. ` +
+        "Check that the file is the model's own Hugging Face config.json.",
+    );
   }
 }
 

@@ -233,6 +233,10 @@ describe('refusals', () => {
     expect((error as Error).message).toMatch(/^config.json is not usable: .*Check that/);
   });
 
+  test('the label names the model in the message', () => {
+    expect(() => parseConfig({ ...base, hidden_size: -4 }, 'org/model')).toThrow(/^config.json of org\/model is not usable: hidden_size is -4/);
+  });
+
   test('Qwen2 sliding-window attention is refused', () => {
     expect(() => parseConfig({ ...qwen25, use_sliding_window: true })).toThrow(ModelConfigError);
   });
@@ -248,7 +252,7 @@ describe('refusals', () => {
 
   test('loadConfig: a missing or broken config.json', async () => {
     await expect(loadConfig(memoryFiles({}, 'folder x'))).rejects.toThrow(ModelFileMissingError);
-    await expect(loadConfig(memoryFiles({ 'config.json': '{"a":' }))).rejects.toThrow(/config.json is not usable: it is not JSON/);
+    await expect(loadConfig(memoryFiles({ 'config.json': '{"a":' }))).rejects.toThrow(/config.json of in-memory model is not usable: it is not JSON/);
     const text = readFileSync(path.resolve(__dirname, '../fixtures/stories260K/config.json'), 'utf8');
     expect((await loadConfig(memoryFiles({ 'config.json': text }))).numLayers).toBe(5);
   });
