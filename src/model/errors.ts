@@ -79,6 +79,13 @@ export class HubRepoNotFoundError extends Error {
   }
 }
 
+export class InvalidHubIdError extends Error {
+  override name = 'InvalidHubIdError';
+  constructor(readonly id: string) {
+    super(`${JSON.stringify(id)} is not a Hub model id. Write it as owner/name, e.g. HuggingFaceTB/SmolLM2-135M-Instruct.`);
+  }
+}
+
 export class HubDownloadError extends Error {
   override name = 'HubDownloadError';
   constructor(readonly url: string, readonly reason: string) {
