@@ -348,3 +348,18 @@ describe('checkTensorsFit', () => {
     expect(() => assertFitsGpu('t', 4096, { maxStorageBufferBindingSize: 8192, maxBufferSize: 4096 })).not.toThrow();
   });
 });
+
+describe('dirFiles', () => {
+  test('lists the folder, reads byte ranges, and names missing files', async () => {
+    const files = dirFiles(stories);
+    expect(files.list()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'goldens.json']));
+    const source = await files.open('model.safetensors');
+    expect(source.size).toBe(1044984);
+    const tail = await source.read(source.size - 4, 100);
+    expect(tail.byteLength).toBe(4);
+    const all = await source.read(0, source.size);
+    expect([...(await source.read(1000, 16))]).toEqual([...all.subarray(1000, 1016)]);
+    await expect(files.open('tokenizer.json')).rejects.toBeInstanceOf(ModelFileMissingError);
+    await expect(files.open('../hub.test.ts')).rejects.toThrow(/has no \.\.\/hub.test.ts/);
+  });
+});
