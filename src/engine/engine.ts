@@ -3,8 +3,8 @@
 import { GpuContext } from '../gpu/context';
 import type { Gpu } from '../gpu/device';
 import type { GpuLostError } from '../gpu/errors';
-import { parseConfig } from '../model/config';
-import { browserFiles, readText, type ModelFiles } from '../model/files';
+import { loadConfig } from '../model/config';
+import { browserFiles, type ModelFiles } from '../model/files';
 import type { FileCache } from '../model/file-cache';
 import { generate, sequenceLogits, type ModelOnGpu } from '../model/generate';
 import { hubFiles } from '../model/hub';
@@ -77,10 +77,10 @@ export class Engine implements EngineApi {
   /** Loads from any ModelFiles (a Node folder, picked files, the Hub). The old model stays until this succeeds. */
   async loadFiles(files: ModelFiles, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
     const { gpu, ctx } = await this.context();
-    const config = parseConfig(JSON.parse(await readText(files, 'config.json')), files.label);
+    const config = await loadConfig(files);
     const source = await openModelWeights(files);
     const tokenizer = await loadTokenizer(files);
-    const weights = await uploadWeights(ctx, config, source, gpu.info.limits, (done, total) =>
+    const weights = await uploadWeights(ctx, config, source, files.label, gpu.info.limits, (done, total) =>
       onProgress?.({ stage: 'uploading weights to the GPU', loadedBytes: done, totalBytes: total }),
     );
     if (this.model) destroyWeights(this.model.weights);

@@ -2,7 +2,7 @@
 // shader-f16 (half the memory and bandwidth), everything else f32. A failed upload destroys what it made.
 import type { GpuContext, GpuWeight } from '../gpu/context';
 import type { ModelConfig } from './config';
-import { ModelFileMissingError, assertFitsGpu } from './errors';
+import { ModelConfigError, TensorMissingError, assertFitsGpu } from './errors';
 import { toFloat16Bits, toFloat32, type ModelWeights } from './safetensors';
 
 export interface LayerWeights {
@@ -68,6 +68,7 @@ export async function uploadWeights(
   ctx: GpuContext,
   config: ModelConfig,
   source: ModelWeights,
+  label: string,
   limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
   onProgress: UploadProgress = () => {},
 ): Promise<GpuModelWeights> {
@@ -75,9 +76,9 @@ export async function uploadWeights(
   // Check every name, shape and size before allocating anything on the GPU.
   for (const { name, shape } of expected) {
     const info = source.tensors.get(name);
-    if (!info) throw new ModelFileMissingError(`tensor ${name}`, 'the checkpoint does not match config.json');
+    if (!info) throw new TensorMissingError(name, label);
     if (info.shape.join(',') !== shape.join(',')) {
-      throw new ModelFileMissingError(`tensor ${name} with shape [${shape}] (found [${info.shape}])`, 'the checkpoint does not match config.json');
+      throw new ModelConfigError(`tensor ${name} has shape [${info.shape}] but the config implies [${shape}]`, label);
     }
     assertFitsGpu(name, shape.reduce((a, b) => a * b, 1) * 4, limits);
   }
