@@ -1,0 +1,121 @@
+// What the UI knows about the engine: the GPU, the loaded model, a load in progress and its outcome.
+// Every page shares one EngineState (set in App.svelte), so a model loaded on one page is there on the next.
+import { getContext, setContext } from 'svelte';
+import type { LoadProgress, ModelInfo, ModelSource } from '../../engine/api';
+import type { EngineClient } from '../../engine/client';
+import type { GpuInfo } from '../../gpu/device';
+
+export const defaultHubId = 'HuggingFaceTB/SmolLM2-135M-Instruct';
+export const defaultHubEndpoint = 'https://huggingface.co';
+
+/** Where the bytes of the last load came from, shown under the model card. */
+export interface LoadSummary {
+  label: string;
+  source: ModelSource['kind'];
+  cachedBytes: number;
+  downloadedBytes: number;
+  seconds: number;
+}
+
+const settingKeys = { hubId: 'studio.hub.id', endpoint: 'studio.hub.endpoint' } as const;
+
+export class EngineState {
+  gpu = $state.raw<GpuInfo | null>(null);
+  gpuError = $state<string | null>(null);
+  model = $state.raw<ModelInfo | null>(null);
+  loading = $state(false);
+  /** The latest progress event of the load in progress. */
+  progress = $state.raw<LoadProgress | null>(null);
+  loadError = $state<string | null>(null);
+  lastLoad = $state.raw<LoadSummary | null>(null);
+  hubId = $state(defaultHubId);
+  endpoint = $state(defaultHubEndpoint);
+
+  constructor(
+    readonly engine: EngineClient,
+    private readonly settings: Pick<Storage, 'getItem' | 'setItem'> | null = null,
+  ) {
+    this.hubId = settings?.getItem(settingKeys.hubId) ?? defaultHubId;
+    this.endpoint = settings?.getItem(settingKeys.endpoint) ?? defaultHubEndpoint;
+    // Loads from the console (window.studioEngine) show up here too.
+    engine.onModelChange((info) => (this.model = info));
+  }
+
+  /** Asks the worker for the GPU and any model it already holds. */
+  async init(): Promise<void> {
+    try {
+      this.gpu = await this.engine.gpuInfo();
+      this.gpuError = null;
+    } catch (error) {
+      this.gpuError = messageOf(error);
+    }
+    this.model = await this.engine.modelInfo().catch(() => null);
+  }
+
+  loadFromHub(): Promise<void> {
+    const id = this.hubId.trim();
+    const endpoint = this.endpoint.trim().replace(/\/+$/, '');
+    if (!id) {
+      this.loadError = 'Enter a model id such as HuggingFaceTB/SmolLM2-135M-Instruct.';
+      return Promise.resolve();
+    }
+    this.settings?.setItem(settingKeys.hubId, id);
+    this.settings?.setItem(settingKeys.endpoint, endpoint);
+    return this.load({ kind: 'hub', id, endpoint: endpoint || undefined });
+  }
+
+  loadFromFiles(files: File[]): Promise<void> {
+    if (!files.length) {
+      this.loadError = 'No files were picked. Pick config.json and the .safetensors files (and tokenizer.json if there is one).';
+      return Promise.resolve();
+    }
+    return this.load({ kind: 'files', files });
+  }
+
+  private async load(source: ModelSource): Promise<void> {
+    if (this.loading) return;
+    this.loading = true;
+    this.loadError = null;
+    this.progress = null;
+    // Bytes per file stage, split by where they came from; the GPU upload stage carries no fromCache flag.
+    const stages = new Map<string, { bytes: number; fromCache: boolean }>();
+    const started = performance.now();
+    try {
+      const info = await this.engine.loadModel(source, (progress) => {
+        this.progress = progress;
+        if (progress.fromCache !== undefined) {
+          stages.set(progress.stage, { bytes: progress.loadedBytes, fromCache: progress.fromCache });
+        }
+      });
+      const sum = (fromCache: boolean) =>
+        [...stages.values()].filter((s) => s.fromCache === fromCache).reduce((a, s) => a + s.bytes, 0);
+      this.model = info;
+      this.lastLoad = {
+        label: info.label,
+        source: source.kind,
+        cachedBytes: sum(true),
+        downloadedBytes: sum(false),
+        seconds: (performance.now() - started) / 1000,
+      };
+    } catch (error) {
+      this.loadError = messageOf(error);
+    } finally {
+      this.loading = false;
+      this.progress = null;
+    }
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const key = Symbol('engine-state');
+
+export function setEngineState(state: EngineState): EngineState {
+  return setContext(key, state);
+}
+
+export function useEngineState(): EngineState {
+  return getContext<EngineState>(key);
+}
