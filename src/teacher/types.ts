@@ -1,0 +1,132 @@
+// The teacher's vocabulary: requests, results, jobs and their rows. Shared by the runner, its stores and the UI.
+
+export interface GenerationParams {
+  temperature: number;
+  top_p: number;
+  max_tokens: number;
+}
+
+/** The paper's generation settings. */
+export const PAPER_PARAMS: GenerationParams = { temperature: 1.0, top_p: 1.0, max_tokens: 512 };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  params: GenerationParams;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface ChatResult {
+  text: string;
+  /** The model that answered, as the endpoint reports it. */
+  model: string;
+  usage: Usage;
+  finishReason: string | null;
+}
+
+/** One chat completion in the request cache, keyed by a hash of (base URL, model, messages, params). */
+export interface CacheEntry {
+  key: string;
+  result: ChatResult;
+  createdAt: number;
+}
+
+/** USD per million tokens. */
+export interface Price {
+  input: number;
+  output: number;
+}
+
+export type PriceTable = Record<string, Price>;
+
+export type JobLang = 'en' | 'zh';
+export type JobMode = 'online' | 'batch';
+
+export interface JobSpec {
+  name: string;
+  /** The endpoint; the key is never part of a job. */
+  baseURL: string;
+  lang: JobLang;
+  mode: JobMode;
+  teacher: { model: string; params: GenerationParams };
+  /** Chinese mode: the model that translates instruction and input first. */
+  translator?: { model: string; params: GenerationParams };
+  concurrency: number;
+  /** Tries per request before the row is marked as an error. */
+  maxAttempts: number;
+  /** Stop launching requests once this many USD are spent; null for no cap. */
+  budgetUSD: number | null;
+  prices: PriceTable;
+  /** Where the instructions came from: a dataset id or a file. */
+  source: { datasetId?: string; name: string; digest?: string };
+  /** Batch mode: milliseconds between polls of a running batch. */
+  pollMs?: number;
+}
+
+export type JobStatus = 'ready' | 'running' | 'paused' | 'cancelled' | 'budget' | 'failed' | 'done';
+
+export interface BatchFileState {
+  /** custom_ids in this file. */
+  count: number;
+  bytes: number;
+  inputFileId?: string;
+  batchId?: string;
+  status?: string;
+  outputFileId?: string | null;
+  errorFileId?: string | null;
+  /** Results joined back onto the rows. */
+  imported: boolean;
+}
+
+export interface BatchRound {
+  round: number;
+  files: BatchFileState[];
+}
+
+export interface JobRecord {
+  id: string;
+  spec: JobSpec;
+  status: JobStatus;
+  total: number;
+  createdAt: number;
+  updatedAt: number;
+  /** Why the job stopped, when it failed. */
+  error?: string;
+  /** The dataset holding the answers, once written. */
+  outputDatasetId?: string;
+  /** Batch mode: every round of submitted files, persisted so polling resumes after a reload. */
+  batches?: BatchRound[];
+}
+
+export type ItemStatus = 'pending' | 'done' | 'error';
+
+export interface JobItem {
+  jobId: string;
+  index: number;
+  instruction: string;
+  input: string;
+  status: ItemStatus;
+  /** Chinese mode: the translated instruction and input (input stays "" when the source has none). */
+  translation?: { instruction?: string; input?: string };
+  output?: string;
+  /** Failed tries since the row was last (re)queued. */
+  attempts: number;
+  /** The last failure, already redacted. */
+  error?: string;
+  tokensIn: number;
+  tokensOut: number;
+  /** USD paid for this row's requests (cache hits are free). */
+  cost: number;
+  updatedAt: number;
+  /** Ask the endpoint again even when the request cache has an answer. */
+  fresh?: boolean;
+}
