@@ -7,6 +7,7 @@ const commands: Record<string, Command> = {
   info: { summary: 'the GPU adapter and its limits as JSON', load: () => import('./info') },
   logits: { summary: 'argmax and logsumexp per position (--model DIR --ids 1,2,3 [--out FILE])', load: () => import('./logits') },
   generate: { summary: 'sample from a model (--model DIR --prompt TEXT | --ids LIST --max-new-tokens N)', load: () => import('./generate') },
+  rouge: { summary: 'ROUGE-L per item and by reference length (--pred FILE --ref FILE [--stem] [--cjk])', load: () => import('./rouge') },
 };
 
 async function main(): Promise<void> {
