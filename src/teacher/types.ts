@@ -75,9 +75,12 @@ export interface JobSpec {
 export type JobStatus = 'ready' | 'running' | 'paused' | 'cancelled' | 'budget' | 'failed' | 'done';
 
 export interface BatchFileState {
-  /** custom_ids in this file. */
+  /** Requests in this file. */
   count: number;
   bytes: number;
+  /** The first and last row index it covers (rows are planned in index order). */
+  from: number;
+  to: number;
   inputFileId?: string;
   batchId?: string;
   status?: string;
