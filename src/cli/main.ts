@@ -8,6 +8,7 @@ const commands: Record<string, Command> = {
   logits: { summary: 'argmax and logsumexp per position (--model DIR --ids 1,2,3 [--out FILE])', load: () => import('./logits') },
   generate: { summary: 'sample from a model (--model DIR --prompt TEXT | --ids LIST --max-new-tokens N)', load: () => import('./generate') },
   rouge: { summary: 'ROUGE-L per item and by reference length (--pred FILE --ref FILE [--stem] [--cjk])', load: () => import('./rouge') },
+  judge: { summary: 'GPT-4 judge of two answer sets in both orders (--questions F --answers-a F --answers-b F --base-url URL --model M)', load: () => import('./judge') },
   teach: { summary: 'answer instructions with a teacher model, resumable (--source F --out F --base-url URL --model M [--lang zh])', load: () => import('./teach') },
 };
 

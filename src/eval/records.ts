@@ -39,14 +39,18 @@ function rawRecords(text: string, file: string): Raw[] {
   return out;
 }
 
-/** Every record of `text` parsed with `schema`; the first bad record throws with its line or index. */
-export function parseRecords<S extends z.ZodType>(text: string, file: string, schema: S): z.infer<S>[] {
+/**
+ * Every record of `text` parsed with `schema`; the first bad record throws with its line or index.
+ * `expected` describes the accepted shapes for records that match none of a union's.
+ */
+export function parseRecords<S extends z.ZodType>(text: string, file: string, schema: S, expected?: string): z.infer<S>[] {
   return rawRecords(text, file).map(({ value, line, index }) => {
     const result = schema.safeParse(value);
     if (result.success) return result.data;
     const issue = result.error.issues[0];
     const where = issue.path.length ? `field "${issue.path.join('.')}": ` : '';
-    throw new EvalFileError(file, `${line ? '' : `record ${index + 1}: `}${where}${issue.message}`, line);
+    const why = issue.code === 'invalid_union' && expected ? `not a recognised record; expected ${expected}` : issue.message;
+    throw new EvalFileError(file, `${line ? '' : `record ${index + 1}: `}${where}${why}`, line);
   });
 }
 
