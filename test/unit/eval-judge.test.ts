@@ -220,6 +220,25 @@ describe('answer files', () => {
   });
 });
 
+describe('DirCache', () => {
+  test('round-trips an answer, treats a torn file as missing, and refuses keys that are not digests', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'eval-cache-'));
+    try {
+      const cache = new DirCache(path.join(dir, 'nested'));
+      const key = 'ab'.repeat(32);
+      expect(await cache.get(key)).toBeUndefined();
+      const result = { text: '8 7', model: 'gpt-4', usage: { prompt_tokens: 3, completion_tokens: 2 }, finishReason: 'stop' };
+      await cache.put(key, result);
+      expect(await cache.get(key)).toEqual(result);
+      await writeFile(path.join(dir, 'nested', `${key}.json`), '{"key": "ab');
+      expect(await cache.get(key)).toBeUndefined();
+      await expect(cache.get('../escape')).rejects.toThrow(/not a SHA-256 digest/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('judge CLI', () => {
   let dir = '';
   let server: JudgeServer;
