@@ -20,7 +20,8 @@ export interface GpuStats {
 
 type Command =
   | { kind: 'dispatch'; pipeline: GPUComputePipeline; buffers: GPUBuffer[]; params: ArrayBuffer; grid: [number, number, number] }
-  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'clear'; buffer: GPUBuffer };
 
 /** Packs a WGSL uniform `struct` of 4-byte fields (u32, i32, f32) in declaration order. */
 export class Params {
@@ -120,6 +121,11 @@ export class GpuContext {
     if (size > 0) this.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
+  /** Record zeroing a whole buffer (gradients before a backward pass accumulates into them). */
+  clear(buffer: GPUBuffer): void {
+    this.commands.push({ kind: 'clear', buffer });
+  }
+
   /** Encode everything recorded since the last submit into one command encoder and submit it. */
   submit(extra?: (encoder: GPUCommandEncoder) => void): void {
     const commands = this.commands;
@@ -135,10 +141,11 @@ export class GpuContext {
     let slot = 0;
     let pass: GPUComputePassEncoder | null = null;
     for (const c of commands) {
-      if (c.kind === 'copy') {
+      if (c.kind !== 'dispatch') {
         pass?.end();
         pass = null;
-        encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+        if (c.kind === 'copy') encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+        else encoder.clearBuffer(c.buffer);
         continue;
       }
       pass ??= encoder.beginComputePass();
