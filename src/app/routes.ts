@@ -9,5 +9,7 @@ export interface Route {
 }
 
 export const routes: Route[] = [
+  { path: 'datasets', title: 'Datasets', load: () => import('./pages/DatasetsPage.svelte') },
+  { path: 'teacher', title: 'Teacher', load: () => import('./pages/TeacherPage.svelte') },
   { path: 'playground', title: 'Playground', load: () => import('./pages/PlaygroundPage.svelte') },
 ];

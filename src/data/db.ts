@@ -53,6 +53,17 @@ export function openStudioDB(name = DEFAULT_DB_NAME, version = DB_VERSION): Prom
   });
 }
 
+let shared: Promise<IDBPDatabase<StudioDB>> | null = null;
+
+/** The page's one connection to the studio database, opened on first use. */
+export function sharedStudioDB(): Promise<IDBPDatabase<StudioDB>> {
+  shared ??= openStudioDB().catch((e: unknown) => {
+    shared = null;
+    throw new Error(`IndexedDB is unavailable (${e instanceof Error ? e.message : String(e)}): datasets and jobs cannot be stored; is this a private window?`);
+  });
+  return shared;
+}
+
 /** The key range holding every row of one dataset (or job). */
 export function rangeOf(id: string): IDBKeyRange {
   return IDBKeyRange.bound([id, -Infinity], [id, Infinity]);

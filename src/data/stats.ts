@@ -66,6 +66,8 @@ export interface VerbNounStats {
   verbs: { verb: string; count: number; nouns: { noun: string; count: number }[] }[];
   /** Most frequent pairs overall. */
   pairs: { verb: string; noun: string; count: number }[];
+  /** Every pair's count, keyed "verb noun", to compare one dataset's top pairs with another's. */
+  counts: Record<string, number>;
 }
 
 export interface VerbNounOptions {
@@ -98,22 +100,19 @@ export async function verbNounStats(instructions: readonly string[], options: Ve
   }
   options.onProgress?.(instructions.length, instructions.length);
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  const byCount = <T extends { count: number }>(a: T & { key: string }, b: T & { key: string }) =>
-    b.count - a.count || (a.key < b.key ? -1 : 1);
-  const verbs = [...byVerb].map(([verb, nouns]) => ({ key: verb, verb, count: sum(nouns), nouns }))
-    .sort(byCount)
-    .slice(0, topVerbs)
-    .map(({ verb, count, nouns }) => ({
-      verb,
-      count,
-      nouns: [...nouns].map(([noun, c]) => ({ key: noun, noun, count: c })).sort(byCount).slice(0, nounsPerVerb)
-        .map(({ noun, count: c }) => ({ noun, count: c })),
-    }));
-  const pairs = [...byVerb].flatMap(([verb, nouns]) => [...nouns].map(([noun, count]) => ({ key: `${verb} ${noun}`, verb, noun, count })))
-    .sort(byCount)
-    .slice(0, topPairs)
-    .map(({ verb, noun, count }) => ({ verb, noun, count }));
-  return { total: instructions.length, withPair, verbs, pairs };
+  // Most frequent first; ties in alphabetical order so the charts do not reshuffle between runs.
+  const ranked = <T>(entries: Iterable<[string, T]>, count: (t: T) => number, limit: number) =>
+    [...entries].sort((a, b) => count(b[1]) - count(a[1]) || (a[0] < b[0] ? -1 : 1)).slice(0, limit);
+  const verbs = ranked(byVerb, sum, topVerbs).map(([verb, nouns]) => ({
+    verb,
+    count: sum(nouns),
+    nouns: ranked(nouns, (c) => c, nounsPerVerb).map(([noun, count]) => ({ noun, count })),
+  }));
+  const allPairs = [...byVerb].flatMap(([verb, nouns]) => [...nouns].map(([noun, count]): [string, { verb: string; noun: string; count: number }] => [`${verb} ${noun}`, { verb, noun, count }]));
+  const pairs = ranked(allPairs, (p) => p.count, topPairs).map(([, p]) => p);
+  const counts: Record<string, number> = {};
+  for (const [verb, nouns] of byVerb) for (const [noun, count] of nouns) counts[`${verb} ${noun}`] = count;
+  return { total: instructions.length, withPair, verbs, pairs, counts };
 }
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
