@@ -17,7 +17,7 @@ export interface EvalItem {
 const str = z.string();
 
 const EVAL_SET_SHAPES = '{question_id, text, category}, {question_id, category, turns}, {id, instruction, instances} or {instruction, input}';
-const ANSWER_SHAPES = '{question_id, text}, {question_id, choices: [{turns}]} or {instruction, input, output}';
+const ANSWER_SHAPES = '{question_id, text}, {question_id, choices: [{turns}]}, {id, text} or {instruction, input, output}';
 
 const evalItem = z.union([
   z.object({ question_id: idSchema, text: str, category: str.optional() })
@@ -70,6 +70,8 @@ export interface AnswerRow {
 const answerRow = z.union([
   z.object({ question_id: idSchema, text: str, model_id: str.optional() })
     .transform((a) => ({ id: a.question_id, instruction: null, input: '', text: a.text, model: a.model_id ?? null })),
+  z.object({ id: idSchema, text: str })
+    .transform((a) => ({ id: a.id, instruction: null, input: '', text: a.text, model: null })),
   z.object({
     question_id: idSchema,
     model_id: str.optional(),

@@ -1,6 +1,7 @@
 // ROUGE-L of a prediction file against a reference file, per item and by reference length, as in the paper's
 // Figure 6 (Unnatural Instructions, bins of 0-2, 3-5, 6-10 and more than 10 reference words).
 import { z } from 'zod';
+import type { EvalItem } from './eval-set';
 import { idSchema, parseRecords } from './records';
 import { rougeLTokens, tokenize, type RougeOptions, type Score } from './rouge';
 
@@ -110,4 +111,26 @@ export function parseReferences(text: string, file: string): Reference[] {
 
 export function parsePredictions(text: string, file: string): Prediction[] {
   return parseRecords(text, file, predictionRow);
+}
+
+const labelled = z.union([
+  referenceRow.transform((r) => ({ id: r.id as string | undefined, instruction: '', input: '', texts: typeof r.text === 'string' ? [r.text] : r.text })),
+  z.object({ id: idSchema.optional(), instruction: z.string(), input: z.string().optional(), label: z.string() })
+    .transform((r) => ({ id: r.id, instruction: r.instruction, input: r.input ?? '', texts: [r.label] })),
+  z.object({ id: idSchema.optional(), instruction: z.string(), input: z.string().optional(), output: z.string() })
+    .transform((r) => ({ id: r.id, instruction: r.instruction, input: r.input ?? '', texts: [r.output] })),
+]);
+
+/**
+ * References for the page: {id, text} rows, or instruction rows whose `label` (Unnatural Instructions) or
+ * `output` is the reference, numbered from 1 when they have no id. The eval items let predictions written as
+ * Alpaca-style outputs be matched by instruction.
+ */
+export function parseReferenceSet(text: string, file: string): { references: Reference[]; items: EvalItem[] } {
+  const rows = parseRecords(text, file, labelled, '{id, text}, {instruction, input, label} or {instruction, input, output}');
+  const withIds = rows.map((r, i) => ({ ...r, id: r.id ?? String(i + 1) }));
+  return {
+    references: withIds.map((r) => ({ id: r.id, texts: r.texts })),
+    items: withIds.map((r) => ({ id: r.id, category: '', instruction: r.instruction, input: r.input })),
+  };
 }
