@@ -63,7 +63,12 @@ export async function startJudgeServer(options: JudgeServerOptions = {}): Promis
         res.end(JSON.stringify(body));
       };
       if (req.method === 'OPTIONS') {
-        res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'POST, OPTIONS', 'access-control-allow-headers': '*' });
+        // A wildcard does not cover Authorization, so the requested headers are echoed back.
+        res.writeHead(204, {
+          'access-control-allow-origin': '*',
+          'access-control-allow-methods': 'POST, OPTIONS',
+          'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
+        });
         res.end();
         return;
       }

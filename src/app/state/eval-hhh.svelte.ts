@@ -129,9 +129,10 @@ export class HhhState {
     return i < 0 ? 0 : i;
   }
 
+  /** Shows the rating at once (the next key press sees it) and stores it. */
   async #save(rating: HhhRating): Promise<void> {
     this.ratings = [...this.ratings.filter((r) => !(r.rater === rating.rater && r.itemId === rating.itemId)), rating];
-    await (await this.evals.store()).putRating(rating);
+    await (await this.evals.store()).putRating(rating).catch((e: unknown) => (this.error = messageOf(e)));
   }
 
   #rating(): HhhRating {
@@ -140,22 +141,22 @@ export class HhhState {
   }
 
   /** Records a choice for a criterion (the active one by default) and moves to the next open question. */
-  async choose(shown: ShownChoice, criterion: Criterion = CRITERIA[this.active]): Promise<void> {
-    if (!this.item) return;
+  choose(shown: ShownChoice, criterion: Criterion = CRITERIA[this.active]): Promise<void> {
+    if (!this.item) return Promise.resolve();
     const rating = this.#rating();
     rating[criterion] = toChoice(this.item, shown);
     rating.ratedAt = Date.now();
-    await this.#save(rating).catch((e: unknown) => (this.error = messageOf(e)));
     const next = CRITERIA.findIndex((c, i) => i > CRITERIA.indexOf(criterion) && rating[c] === undefined);
     this.active = next < 0 ? CRITERIA.indexOf(criterion) : next;
+    return this.#save(rating);
   }
 
-  async setComment(comment: string): Promise<void> {
-    if (!this.item) return;
+  setComment(comment: string): Promise<void> {
+    if (!this.item) return Promise.resolve();
     const rating = this.#rating();
     rating.comment = comment;
     rating.ratedAt = Date.now();
-    await this.#save(rating).catch((e: unknown) => (this.error = messageOf(e)));
+    return this.#save(rating);
   }
 
   async go(index: number): Promise<void> {
