@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { alignAnswers, parseAnswerSet } from '../../src/eval/eval-set';
 import { EvalFileError } from '../../src/eval/records';
 import { rouge } from '../../src/eval/rouge';
 import {
   lengthBin,
   parsePredictions,
+  parseReferenceSet,
   parseReferences,
   RougeInputError,
   rougeLMulti,
@@ -124,6 +126,20 @@ describe('reference length bins', () => {
     expect(() => rougeReport([{ id: 'a', text: 'x' }], refs)).toThrow(RougeInputError);
     expect(() => rougeReport([{ id: 'a', text: 'x' }], refs)).toThrow(/1 reference id\(s\) have no prediction \("b"\)/);
     expect(() => rougeReport([{ id: 'a', text: 'x' }, { id: 'a', text: 'z' }, { id: 'b', text: 'y' }], refs)).toThrow(/appears twice/);
+  });
+
+  test('references from Unnatural Instructions rows, predictions matched by instruction', () => {
+    const { references, items } = parseReferenceSet([
+      JSON.stringify({ instruction: 'Add the numbers.', input: '2 and 3', label: '5' }),
+      JSON.stringify({ instruction: 'Name a colour.', output: 'Blue' }),
+    ].join('\n'), 'unnatural.jsonl');
+    expect(references).toEqual([{ id: '1', texts: ['5'] }, { id: '2', texts: ['Blue'] }]);
+    const preds = alignAnswers(items, parseAnswerSet(JSON.stringify([
+      { instruction: 'Name a colour.', input: '', output: 'blue!' },
+      { instruction: 'Add the numbers.', input: '2 and 3', output: 'It is 5' },
+    ]), 'outputs.json'), 'outputs.json');
+    const report = rougeReport([...preds].map(([id, text]) => ({ id, text })), references);
+    expect(report.items.map((i) => i.f)).toEqual([expect.closeTo(2 / 4, 12), 1]);
   });
 
   test('bad files name the file and line', () => {
