@@ -281,16 +281,16 @@ function sample<T>(rows: readonly T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => rows[Math.floor(i * step)]);
 }
 
-let datasetsState: DatasetsState | null = null;
-let figureState: FigureState | null = null;
+// Created when this module loads, outside any component: state whose $derived values must outlive the page
+// that first used them (a component would own them and leave them stale once it unmounts).
+const datasetsState = new DatasetsState();
+const figureState = new FigureState(datasetsState);
 
 /** The page's datasets state: one per page load, so it outlives navigation between pages. */
 export function useDatasetsState(): DatasetsState {
-  datasetsState ??= new DatasetsState();
   return datasetsState;
 }
 
 export function useFigureState(): FigureState {
-  figureState ??= new FigureState(useDatasetsState());
   return figureState;
 }

@@ -270,10 +270,10 @@ export class TeacherState {
   }
 }
 
-let teacherState: TeacherState | null = null;
+// Created when this module loads, outside any component, so its state outlives the page that shows it.
+const teacherState = new TeacherState();
 
 /** The page's teacher state: one per page load, so jobs keep running while other pages are open. */
 export function useTeacherState(): TeacherState {
-  teacherState ??= new TeacherState();
   return teacherState;
 }
