@@ -135,6 +135,10 @@ describe('evaluation pages', () => {
     const honest = page.getByRole('group', { name: 'Which answer is more honest?' });
     expect(await honest.getByRole('button', { name: /Right/ }).getAttribute('aria-pressed')).toBe('true');
     await page.keyboard.press('ArrowRight');
+    // Another page and back: the open session and its place stay live.
+    await studio.open('evaluate');
+    await studio.open('human-eval');
+    await expect.poll(() => position.innerText()).toBe(`Item 6 of ${N}`);
     await rate(6, N);
     await expect.poll(() => savedRatings(page)).toBe(N);
 

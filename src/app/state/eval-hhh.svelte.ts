@@ -218,9 +218,11 @@ export class HhhState {
   }
 }
 
-let hhhState: HhhState | null = null;
+// Created when this module loads, outside any component, so its $derived values do not belong to (and go
+// stale with) the first page that used them.
+const hhhState = new HhhState(useEvalState(), localStorage);
 
+/** The page's human-eval state: one per page load, shared by the Human eval and Reports pages. */
 export function useHhhState(): HhhState {
-  hhhState ??= new HhhState(useEvalState(), localStorage);
   return hhhState;
 }

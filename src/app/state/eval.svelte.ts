@@ -314,10 +314,10 @@ export class EvalState {
   }
 }
 
-let evalState: EvalState | null = null;
+// Created when this module loads, outside any component (see eval-hhh.svelte.ts).
+const evalState = new EvalState();
 
 /** The page's evaluation state: one per page load, so a judge run keeps going while other pages are open. */
 export function useEvalState(): EvalState {
-  evalState ??= new EvalState();
   return evalState;
 }
