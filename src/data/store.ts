@@ -2,7 +2,7 @@
 // an import stores all its rows and the dataset, or nothing.
 import type { IDBPDatabase } from 'idb';
 import { openStudioDB, rangeOf, type StudioDB } from './db';
-import { dedupeByRougeL, type DedupeOptions } from './dedupe';
+import { dedupeByRougeLAsync, type DedupeOptions } from './dedupe';
 import { parseDataset } from './formats';
 import { splitIndices } from './split';
 import type { DatasetMeta, DatasetOrigin, DatasetRecord, FormatId, Row } from './types';
@@ -122,10 +122,10 @@ export class DatasetStore {
   }
 
   /** Writes the rows that survive ROUGE-L dedupe of the instructions to a new dataset. */
-  async dedupe(id: string, options: DedupeOptions = {}): Promise<{ dataset: DatasetMeta; removed: number }> {
+  async dedupe(id: string, options: DedupeOptions & { signal?: AbortSignal } = {}): Promise<{ dataset: DatasetMeta; removed: number }> {
     const meta = await this.get(id);
     const rows = await this.rows(id);
-    const { keep } = dedupeByRougeL(rows.map((r) => r.instruction), options);
+    const { keep } = await dedupeByRougeLAsync(rows.map((r) => r.instruction), options);
     const kept = rows.filter((_, i) => keep[i]).map(stripKeys);
     const dataset = await this.create(`${meta.name} (deduped)`, meta.format, { kind: 'derived', from: id, how: 'dedupe' }, kept);
     return { dataset, removed: rows.length - kept.length };

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { dedupeByRougeL } from '../../src/data/dedupe';
+import { dedupeByRougeL, dedupeByRougeLAsync } from '../../src/data/dedupe';
 import { splitIndices } from '../../src/data/split';
 import { lengthHistograms, verbNoun, verbNounStats, wordCount } from '../../src/data/stats';
 import { rougeL, type RougeOptions } from '../../src/eval/rouge';
@@ -23,7 +23,7 @@ function bruteForce(texts: string[], options: RougeOptions = {}): boolean[] {
 }
 
 describe('dedupe by ROUGE-L > 0.7', () => {
-  test('matches the quadratic loop on generated near-duplicates', () => {
+  test('matches the quadratic loop on generated near-duplicates', async () => {
     const rng = seeded(11);
     const words = ['write', 'a', 'poem', 'story', 'about', 'the', 'sea', 'cat', 'dog', 'explain', 'why', 'sky', 'is', 'blue', 'list', 'three', 'tips'];
     const base = Array.from({ length: 40 }, () => Array.from({ length: 3 + Math.floor(rng() * 12) }, () => words[Math.floor(rng() * words.length)]));
@@ -43,6 +43,9 @@ describe('dedupe by ROUGE-L > 0.7', () => {
     const slow = bruteForce(texts);
     expect(fast.keep).toEqual(slow);
     expect(slow.filter((k) => !k).length).toBeGreaterThan(100);
+    const progress: number[] = [];
+    expect((await dedupeByRougeLAsync(texts, { onProgress: (done) => progress.push(done) })).keep).toEqual(slow);
+    expect(progress).toEqual([250, texts.length]);
     for (let i = 0; i < texts.length; i++) {
       if (!fast.keep[i]) expect(rougeL(texts[fast.duplicateOf[i]], texts[i])).toBeGreaterThan(0.7);
     }

@@ -184,7 +184,11 @@ export class DatasetsState {
   async dedupe(cjk: boolean): Promise<void> {
     const id = this.selectedId;
     if (!id) return;
-    const result = await this.#task('Removing near-duplicates (ROUGE-L > 0.7)…', (store) => store.dedupe(id, { cjk }));
+    const label = 'Removing near-duplicates (ROUGE-L > 0.7)…';
+    const result = await this.#task(label, (store) => store.dedupe(id, {
+      cjk,
+      onProgress: (done, total) => (this.busy = `${label} ${Math.floor((100 * done) / total)}%`),
+    }));
     if (!result) return;
     await this.refresh();
     await this.select(result.dataset.id);
