@@ -3,13 +3,17 @@
 import { create, globals } from 'webgpu';
 import { acquireGpu, type Gpu } from './device';
 
+// The Dawn instance must stay referenced for the life of the process: once it is garbage-collected its
+// devices crash the process from native threads (segfaults, futex and mutex assertion failures).
+let instance: GPU | null = null;
 let gpu: Promise<Gpu> | null = null;
 
 /** The process-wide Node GPU, created on first use. */
 export function nodeGpu(): Promise<Gpu> {
   if (!gpu) {
     Object.assign(globalThis, globals);
-    gpu = acquireGpu(create([]));
+    instance = create([]);
+    gpu = acquireGpu(instance);
   }
   return gpu;
 }
