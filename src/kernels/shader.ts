@@ -1,0 +1,46 @@
+// Helpers shared by the kernel wrappers: f16 variants of weight-reading shaders, 2-D grids for launches
+// longer than one grid dimension allows, and a per-context zero buffer for absent optional inputs.
+import type { GpuContext } from '../gpu/context';
+
+/** f16 weights were handed to a kernel on a device without the shader-f16 feature. */
+export class F16UnsupportedError extends Error {
+  override name = 'F16UnsupportedError';
+  constructor(kernel: string) {
+    super(`${kernel} was given f16 weights, but this GPU lacks the shader-f16 feature: load the model with f32 weights.`);
+  }
+}
+
+// Shaders that read weights name the element type through this alias; f32 is the version in the file.
+const WEIGHT_ALIAS = 'alias WT = f32;';
+
+/** The pipeline of `code` for weights of `dtype`: as written for f32; with `enable f16;` and WT = f16 for f16. */
+export function weightPipeline(ctx: GpuContext, label: string, code: string, dtype: 'f32' | 'f16'): GPUComputePipeline {
+  if (dtype === 'f32') return ctx.pipeline(label, code);
+  if (!ctx.shaderF16) throw new F16UnsupportedError(label);
+  if (!code.includes(WEIGHT_ALIAS)) throw new Error(`shader ${label} must declare '${WEIGHT_ALIAS}' to have an f16 variant`);
+  return ctx.pipeline(`${label}_f16`, `enable f16;\n${code.replace(WEIGHT_ALIAS, 'alias WT = f16;')}`);
+}
+
+const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension on every adapter
+
+/**
+ * `count` workgroups laid out as (x, y) with x <= 65535. Shaders rebuild the flat workgroup index as
+ * wid.y * nwg.x + wid.x and must bounds-check it: the last y row may run past `count`.
+ */
+export function grid2(count: number): [number, number] {
+  if (count === 0) return [0, 1];
+  const x = Math.min(count, MAX_GROUPS);
+  return [x, Math.ceil(count / x)];
+}
+
+const zeroBuffers = new WeakMap<GpuContext, GPUBuffer>();
+
+/** A small zero-filled buffer, bound where an optional input (a bias) is absent: 'auto' layouts need every binding. */
+export function zeroBuffer(ctx: GpuContext): GPUBuffer {
+  let buffer = zeroBuffers.get(ctx);
+  if (!buffer) {
+    buffer = ctx.buffer(16, 'zeros');
+    zeroBuffers.set(ctx, buffer);
+  }
+  return buffer;
+}
