@@ -1,0 +1,27 @@
+import { describe, test } from 'vitest';
+import { attentionForward } from '../../src/kernels/attention';
+import { attentionForward as attentionForwardRef } from '../../src/ref/attention';
+import { expectAllClose, randn, seeded } from '../util';
+import { testContext } from './harness';
+
+describe('attention_forward', () => {
+  const shapes = [
+    { B: 1, T: 1, NH: 1, NKV: 1, HS: 1, S: 1, start: 0, validFrom: [0] },
+    { B: 2, T: 7, NH: 6, NKV: 2, HS: 10, S: 7, start: 0, validFrom: [0, 0] }, // prefill, GQA
+    { B: 3, T: 1, NH: 4, NKV: 4, HS: 64, S: 150, start: 149, validFrom: [0, 37, 100] }, // decode past a tile, left padding
+    { B: 1, T: 5, NH: 8, NKV: 1, HS: 130, S: 80, start: 70, validFrom: [3] }, // head dims > one per invocation
+  ];
+  test.each(shapes)('matches its CPU twin %o', async ({ B, T, NH, NKV, HS, S, start, validFrom }) => {
+    const ctx = await testContext();
+    const rng = seeded(B * 100 + T * 10 + HS);
+    const q = randn(rng, B * T * NH * HS);
+    const k = randn(rng, B * S * NKV * HS);
+    const v = randn(rng, B * S * NKV * HS);
+    const valid = Uint32Array.from(validFrom);
+    const expected = new Float32Array(B * T * NH * HS);
+    attentionForwardRef(expected, q, k, v, valid, B, T, NH, NKV, HS, S, start);
+    const out = ctx.buffer(expected.byteLength);
+    attentionForward(ctx, out, ctx.upload(q), ctx.upload(k), ctx.upload(v), ctx.upload(valid), B, T, NH, NKV, HS, S, start);
+    expectAllClose(await ctx.readF32(out), expected, { atol: 1e-5, rtol: 1e-4 });
+  });
+});
