@@ -1,0 +1,27 @@
+import { type GpuContext, type GpuWeight, Params, groups } from '../gpu/context';
+import tiledCode from '../../shaders/matmul_forward.wgsl?raw';
+import vectorCode from '../../shaders/matmul_vector_forward.wgsl?raw';
+import { grid2, weightPipeline, zeroBuffer } from './shader';
+
+/** Up to this many rows take the matrix-vector kernel (decode steps); more take the tiled one. */
+export const VECTOR_ROWS = 8;
+
+/** out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) | null; weight f32 or f16. */
+export function matmulForward(
+  ctx: GpuContext,
+  out: GPUBuffer,
+  inp: GPUBuffer,
+  weight: GpuWeight,
+  bias: GPUBuffer | null,
+  N: number,
+  C: number,
+  OC: number,
+): void {
+  const params = new Params().u32(N).u32(C).u32(OC).u32(bias ? 1 : 0);
+  const buffers = [out, inp, weight.buffer, bias ?? zeroBuffer(ctx)];
+  if (N <= VECTOR_ROWS) {
+    ctx.dispatch(weightPipeline(ctx, 'matmul_vector_forward', vectorCode, weight.dtype), buffers, params, grid2(OC));
+  } else {
+    ctx.dispatch(weightPipeline(ctx, 'matmul_forward', tiledCode, weight.dtype), buffers, params, [groups(OC, 64), groups(N, 64)]);
+  }
+}
