@@ -1,0 +1,23 @@
+import { type GpuContext, Params } from '../gpu/context';
+import code from '../../shaders/sample_forward.wgsl?raw';
+import { grid2 } from './shader';
+
+/**
+ * One token per row of logits (B, V) into outIds u32 (B), drawn with seeds u32 (B) at decoding `step`.
+ * temperature 0 is greedy; topK 0 and topP 1 switch those filters off.
+ */
+export function sampleForward(
+  ctx: GpuContext,
+  outIds: GPUBuffer,
+  logits: GPUBuffer,
+  seeds: GPUBuffer,
+  B: number,
+  V: number,
+  step: number,
+  temperature: number,
+  topK: number,
+  topP: number,
+): void {
+  const params = new Params().u32(B).u32(V).u32(step).f32(temperature).u32(topK).f32(topP);
+  ctx.dispatch(ctx.pipeline('sample_forward', code), [outIds, logits, seeds], params, grid2(B));
+}
