@@ -1,0 +1,51 @@
+// crossentropy_forward: losses[n] = logsumexp(logits[n, :]) - logits[n, targets[n]]; 0 where the row is
+// masked (targets[n] == -100, or any target outside [0, V)). Targets are already shifted by the caller:
+// with Hugging Face labels aligned to input ids, targets[n] is labels[n + 1].
+// Reads logits, targets; writes losses. Dispatch: one workgroup of 256 per row, grid2(N).
+@group(0) @binding(0) var<storage, read_write> losses: array<f32>; // (N)
+@group(0) @binding(1) var<storage, read> logits: array<f32>;       // (N, V)
+@group(0) @binding(2) var<storage, read> targets: array<i32>;      // (N)
+struct Params { N: u32, V: u32 }
+@group(0) @binding(3) var<uniform> p: Params;
+
+const WG = 256u;
+var<workgroup> maxes: array<f32, WG>;
+var<workgroup> sums: array<f32, WG>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let n = wid.y * nwg.x + wid.x;
+  if (n >= p.N) { return; }
+  let row = n * p.V;
+  // Online softmax: each thread keeps a running max and a sum of exp(x - max) over its strided slice.
+  var m = -3.0e38;
+  var s = 0.0;
+  for (var v = lid; v < p.V; v += WG) {
+    let x = logits[row + v];
+    let mNew = max(m, x);
+    s = s * exp(m - mNew) + exp(x - mNew);
+    m = mNew;
+  }
+  maxes[lid] = m;
+  sums[lid] = s;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      let m1 = maxes[lid];
+      let m2 = maxes[lid + stride];
+      let mNew = max(m1, m2);
+      sums[lid] = sums[lid] * exp(m1 - mNew) + sums[lid + stride] * exp(m2 - mNew);
+      maxes[lid] = mNew;
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let tgt = targets[n];
+    var loss = 0.0;
+    if (tgt >= 0 && u32(tgt) < p.V) {
+      loss = maxes[0] + log(sums[0]) - logits[row + u32(tgt)];
+    }
+    losses[n] = loss;
+  }
+}
