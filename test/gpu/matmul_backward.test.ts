@@ -1,0 +1,44 @@
+import { describe, test } from 'vitest';
+import { matmulBackwardInput, matmulBackwardWeight } from '../../src/kernels/matmul_backward';
+import { matmulBackwardInput as matmulBackwardInputRef, matmulBackwardWeight as matmulBackwardWeightRef } from '../../src/ref/matmul_backward';
+import { roundToF16, toF16 } from '../../src/ref/f16';
+import { expectAllClose, randn, seeded } from '../util';
+import { testContext } from './harness';
+
+// Edges of 1, primes, and sizes just past the 64-wide tiles and the 16-deep reduction slices.
+const { shaderF16 } = await testContext();
+const shapes = [{ N: 1, C: 1, OC: 1 }, { N: 7, C: 33, OC: 65 }, { N: 67, C: 70, OC: 19 }, { N: 3, C: 129, OC: 17 }];
+
+describe('matmul_backward', () => {
+  test.each(shapes)('input pass accumulates like its CPU twin %o', async ({ N, C, OC }) => {
+    const ctx = await testContext();
+    const rng = seeded(N * 1000 + C);
+    const dinp = randn(rng, N * C), dout = randn(rng, N * OC), weight = randn(rng, OC * C);
+    const dinpGpu = ctx.upload(dinp);
+    matmulBackwardInput(ctx, dinpGpu, ctx.upload(dout), { buffer: ctx.upload(weight), dtype: 'f32' }, N, C, OC);
+    matmulBackwardInputRef(dinp, dout, weight, N, C, OC);
+    expectAllClose(await ctx.readF32(dinpGpu), dinp, { atol: 1e-5, rtol: 1e-4 });
+  });
+
+  // Adapters without shader-f16 (SwiftShader) skip this; the f32 variant above is the same kernel.
+  test.skipIf(!shaderF16).each(shapes)('input pass with f16 weights matches the twin on the rounded weights %o', async ({ N, C, OC }) => {
+    const ctx = await testContext();
+    const rng = seeded(N * 1000 + C + 1);
+    const dinp = randn(rng, N * C), dout = randn(rng, N * OC);
+    const weight = roundToF16(randn(rng, OC * C));
+    const dinpGpu = ctx.upload(dinp);
+    matmulBackwardInput(ctx, dinpGpu, ctx.upload(dout), { buffer: ctx.upload(toF16(weight)), dtype: 'f16' }, N, C, OC);
+    matmulBackwardInputRef(dinp, dout, weight, N, C, OC);
+    expectAllClose(await ctx.readF32(dinpGpu), dinp, { atol: 1e-4, rtol: 1e-3 });
+  });
+
+  test.each(shapes)('weight pass accumulates like its CPU twin %o', async ({ N, C, OC }) => {
+    const ctx = await testContext();
+    const rng = seeded(N * 1000 + C + 2);
+    const dweight = randn(rng, OC * C), dout = randn(rng, N * OC), inp = randn(rng, N * C);
+    const dweightGpu = ctx.upload(dweight);
+    matmulBackwardWeight(ctx, dweightGpu, ctx.upload(dout), ctx.upload(inp), N, C, OC);
+    matmulBackwardWeightRef(dweight, dout, inp, N, C, OC);
+    expectAllClose(await ctx.readF32(dweightGpu), dweight, { atol: 1e-5, rtol: 1e-4 });
+  });
+});
