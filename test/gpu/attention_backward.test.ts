@@ -1,0 +1,29 @@
+import { describe, test } from 'vitest';
+import { attentionBackward } from '../../src/kernels/attention_backward';
+import { attentionBackward as attentionBackwardRef } from '../../src/ref/attention_backward';
+import { expectAllClose, randn, seeded } from '../util';
+import { testContext } from './harness';
+
+describe('attention_backward', () => {
+  // T = 67 runs past one 64-wide slice of keys and queries; HS = 72 past one dimension per thread.
+  test.each([
+    { B: 1, T: 1, NH: 1, NKV: 1, HS: 2 },
+    { B: 2, T: 7, NH: 6, NKV: 2, HS: 5 },
+    { B: 1, T: 67, NH: 3, NKV: 1, HS: 72 },
+    { B: 3, T: 13, NH: 4, NKV: 4, HS: 16 },
+  ])('accumulates like its CPU twin %o', async ({ B, T, NH, NKV, HS }) => {
+    const ctx = await testContext();
+    const rng = seeded(B * 100 + T);
+    const q = randn(rng, B * T * NH * HS), k = randn(rng, B * T * NKV * HS), v = randn(rng, B * T * NKV * HS);
+    const dout = randn(rng, B * T * NH * HS);
+    const dq = randn(rng, q.length), dk = randn(rng, k.length), dv = randn(rng, v.length);
+    const stats = new Float32Array(B * NH * T * 2);
+    const dqGpu = ctx.upload(dq), dkGpu = ctx.upload(dk), dvGpu = ctx.upload(dv), statsGpu = ctx.buffer(stats.byteLength);
+    attentionBackward(ctx, dqGpu, dkGpu, dvGpu, statsGpu, ctx.upload(dout), ctx.upload(q), ctx.upload(k), ctx.upload(v), B, T, NH, NKV, HS);
+    attentionBackwardRef(dq, dk, dv, stats, dout, q, k, v, B, T, NH, NKV, HS);
+    expectAllClose(await ctx.readF32(statsGpu), stats, { atol: 1e-4, rtol: 1e-4 });
+    expectAllClose(await ctx.readF32(dqGpu), dq, { atol: 1e-4, rtol: 1e-3 });
+    expectAllClose(await ctx.readF32(dkGpu), dk, { atol: 1e-4, rtol: 1e-3 });
+    expectAllClose(await ctx.readF32(dvGpu), dv, { atol: 1e-4, rtol: 1e-3 });
+  });
+});
