@@ -1,0 +1,69 @@
+// LoRA on a frozen projection out = inp @ W^T (PEFT semantics): out += scale * dropout(inp) @ A^T @ B^T with
+// scale = alpha / r. A (R, C) and B (OC, R) are trainable f32. Dropout on the LoRA input comes from a
+// counter-based hash of (seed, element), so the forward and both backward passes agree without a mask
+// buffer; pass a new seed for every module and step, and dropout 0 at evaluation.
+import { type GpuContext, Params, groups } from '../gpu/context';
+import { dropoutScale, dropoutThreshold } from './dropout';
+import { grid2 } from './shader';
+import forwardCode from '../../shaders/lora_forward.wgsl?raw';
+import backwardInputCode from '../../shaders/lora_backward_input.wgsl?raw';
+import backwardWeightCode from '../../shaders/lora_backward_weight.wgsl?raw';
+
+const R_MAX = 256; // one workgroup lane per rank at least
+
+function loraParams(scale: number, N: number, C: number, R: number, OC: number, dropout: number, seed: number): Params {
+  if (!(R >= 1 && R <= R_MAX)) throw new RangeError(`LoRA rank ${R} is outside [1, ${R_MAX}]: choose a smaller rank`);
+  return new Params().u32(N).u32(C).u32(R).u32(OC).f32(scale).u32(seed).u32(dropoutThreshold(dropout)).f32(dropoutScale(dropout));
+}
+
+/**
+ * u (N, R) = dropout(inp (N, C)) @ A (R, C)^T, saved for the backward pass; out (N, OC) += scale * u @ Bw (OC, R)^T,
+ * accumulating onto the frozen projection's output.
+ */
+export function loraForward(
+  ctx: GpuContext,
+  out: GPUBuffer,
+  u: GPUBuffer,
+  inp: GPUBuffer,
+  A: GPUBuffer,
+  Bw: GPUBuffer,
+  scale: number,
+  N: number,
+  C: number,
+  R: number,
+  OC: number,
+  dropout = 0,
+  seed = 0,
+): void {
+  const params = loraParams(scale, N, C, R, OC, dropout, seed);
+  ctx.dispatch(ctx.pipeline('lora_forward', forwardCode), [out, u, inp, A, Bw], params, grid2(N));
+}
+
+/**
+ * Backward of loraForward with the same dropout and seed: du (N, R) = scale * dout @ Bw (scratch, overwritten),
+ * dinp (N, C) += dropout'(du @ A), dA (R, C) += du^T @ dropout(inp), dB (OC, R) += scale * dout^T @ u.
+ */
+export function loraBackward(
+  ctx: GpuContext,
+  dinp: GPUBuffer,
+  dA: GPUBuffer,
+  dB: GPUBuffer,
+  du: GPUBuffer,
+  dout: GPUBuffer,
+  inp: GPUBuffer,
+  u: GPUBuffer,
+  A: GPUBuffer,
+  Bw: GPUBuffer,
+  scale: number,
+  N: number,
+  C: number,
+  R: number,
+  OC: number,
+  dropout = 0,
+  seed = 0,
+): void {
+  const params = loraParams(scale, N, C, R, OC, dropout, seed);
+  ctx.dispatch(ctx.pipeline('lora_backward_input', backwardInputCode), [dinp, du, dout, A, Bw], params, grid2(N));
+  const owners = R * C + OC * R;
+  ctx.dispatch(ctx.pipeline('lora_backward_weight', backwardWeightCode), [dA, dB, du, dout, inp, u], params, grid2(groups(owners, 256)));
+}
