@@ -41,8 +41,15 @@ export class EngineState {
     engine.onModelChange((info) => (this.model = info));
   }
 
-  /** Asks the worker for the GPU and any model it already holds. */
-  async init(): Promise<void> {
+  private initialized: Promise<void> | null = null;
+
+  /** Asks the worker for the GPU and any model it already holds; once, by the first page that shows them. */
+  init(): Promise<void> {
+    this.initialized ??= this.query();
+    return this.initialized;
+  }
+
+  private async query(): Promise<void> {
     try {
       this.gpu = await this.engine.gpuInfo();
       this.gpuError = null;

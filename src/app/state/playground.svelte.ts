@@ -32,6 +32,8 @@ export class SampleView {
   private lastTokenAt = $state(0);
 
   add(event: TokenEvent, now: number): void {
+    // Token events travel on their own message port, so the last ones may arrive after the result: it wins.
+    if (this.finishReason !== null) return;
     if (!this.ids.length) this.firstTokenAt = now;
     this.lastTokenAt = now;
     this.ids = [...this.ids, event.id];
