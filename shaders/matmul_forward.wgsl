@@ -1,6 +1,9 @@
-// matmul_forward: out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC), tiled and register-blocked:
-// each workgroup computes a 64 x 64 output tile, each invocation a 4 x 4 block, over C in chunks of 16
-// staged in workgroup memory. f32 accumulation; WT is the weight type (f16 variant made by the wrapper).
+// matmul_forward: out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC), tiled and register-blocked for
+// many rows (prefill): each workgroup computes a 64 x 64 output tile, each invocation a 4 x 4 block.
+// Reduction order, shared with matmul_vector_forward so that an output row has the same bits whatever N and
+// whichever kernel ran: C in chunks of 16 (the last one zero-padded), each chunk summed from 0 by fma in k
+// order, the chunk sums added in chunk order, then the bias added. f32 accumulation; WT is the weight type
+// (the wrapper makes the f16 variant).
 // Reads inp, weight, bias (when hasBias); writes out (no accumulation).
 alias WT = f32;
 @group(0) @binding(0) var<storage, read_write> out: array<f32>; // (N, OC)
@@ -11,47 +14,55 @@ struct Params { N: u32, C: u32, OC: u32, hasBias: u32 }
 @group(0) @binding(4) var<uniform> p: Params;
 
 const TILE = 64u;
-const TK = 16u;
-var<workgroup> aTile: array<f32, 1024>; // (TILE rows of inp, TK)
-var<workgroup> wTile: array<f32, 1024>; // (TILE rows of weight, TK)
+const KC = 16u;     // reduction chunk, staged in workgroup memory per step
+const STRIDE = 65u; // padded tile row: the staging stores (k fastest) then hit distinct banks
+var<workgroup> aTile: array<f32, 1040>; // [k][row of inp], KC x STRIDE
+var<workgroup> wTile: array<f32, 1040>; // [k][row of weight], KC x STRIDE
 
-// Dispatch: (ceil(OC / 64), ceil(N / 64)) workgroups of 16 x 16.
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(local_invocation_index) tid: u32) {
+// Dispatch: (ceil(OC / 64), ceil(N / 64)) workgroups of 256.
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < p.C; k0 += TK) {
-    // 256 invocations stage 1024 values of each tile: 4 apiece.
-    for (var e = tid; e < TILE * TK; e += 256u) {
-      let r = e / TK;
-      let k = k0 + e % TK;
-      let n = row0 + r;
-      let o = col0 + r;
-      aTile[e] = select(0.0, inp[n * p.C + k], n < p.N && k < p.C);
-      wTile[e] = select(0.0, f32(weight[o * p.C + k]), o < p.OC && k < p.C);
+  // Invocation (tx, ty) owns rows ty + 16i and columns tx + 16j: neighbours read neighbouring columns.
+  let tx = tid % 16u;
+  let ty = tid / 16u;
+  var total: array<vec4<f32>, 4>; // total[i][j] for row ty + 16i, column tx + 16j
+  for (var k0 = 0u; k0 < p.C; k0 += KC) {
+    // 256 invocations stage 64 x 16 values of each operand, 4 apiece, reading rows along k.
+    for (var r = 0u; r < 4u; r++) {
+      let e = tid + 256u * r;
+      let kk = e % KC;
+      let rr = e / KC;
+      let k = k0 + kk;
+      var a = 0.0;
+      if (row0 + rr < p.N && k < p.C) { a = inp[(row0 + rr) * p.C + k]; }
+      var w = 0.0;
+      if (col0 + rr < p.OC && k < p.C) { w = f32(weight[(col0 + rr) * p.C + k]); }
+      aTile[kk * STRIDE + rr] = a;
+      wTile[kk * STRIDE + rr] = w;
     }
     workgroupBarrier();
-    for (var k = 0u; k < TK; k++) {
-      var a: array<f32, 4>;
-      var w: array<f32, 4>;
+    // This chunk's sums, from 0 (explicitly: SwiftShader keeps a loop-scoped var's value across iterations).
+    var chunk = array<vec4<f32>, 4>();
+    for (var kk = 0u; kk < KC; kk++) {
+      let at = kk * STRIDE;
+      let w = vec4(wTile[at + tx], wTile[at + tx + 16u], wTile[at + tx + 32u], wTile[at + tx + 48u]);
       for (var i = 0u; i < 4u; i++) {
-        a[i] = aTile[(lid.y * 4u + i) * TK + k];
-        w[i] = wTile[(lid.x * 4u + i) * TK + k];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += a[i] * w[j]; }
+        chunk[i] = fma(vec4(aTile[at + ty + 16u * i]), w, chunk[i]);
       }
     }
-    workgroupBarrier();
+    for (var i = 0u; i < 4u; i++) { total[i] += chunk[i]; }
+    workgroupBarrier(); // the tiles are restaged next step
   }
   for (var i = 0u; i < 4u; i++) {
-    let n = row0 + lid.y * 4u + i;
+    let n = row0 + ty + 16u * i;
     for (var j = 0u; j < 4u; j++) {
-      let o = col0 + lid.x * 4u + j;
+      let o = col0 + tx + 16u * j;
       if (n < p.N && o < p.OC) {
-        out[n * p.OC + o] = acc[i][j] + select(0.0, bias[o], p.hasBias == 1u);
+        var v = total[i][j];
+        if (p.hasBias == 1u) { v += bias[o]; }
+        out[n * p.OC + o] = v;
       }
     }
   }

@@ -1,40 +1,73 @@
 // matmul_vector_forward: out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) for few rows (N <= 8: decode
-// steps), reading each weight row once for all rows. One workgroup per output column: invocations stride
-// over C, then a tree reduction. The sum order depends on C only, never on N, so a row gives the same bits
-// alone or in a batch. f32 accumulation; WT is the weight type (f16 variant made by the wrapper).
+// steps) with C a multiple of 4, reading each weight row once for all rows. Each invocation sums one 16-wide
+// chunk of C for every row; the chunk sums of an output are then added in chunk order. That is exactly the
+// reduction order of matmul_forward (chunks of 16 summed from 0 by fma in k order, chunk sums added in order,
+// then the bias), so an output row has the same bits whatever N and whichever kernel ran.
+// f32 accumulation; WT is the weight type (the wrapper makes the f16 variant).
 // Reads inp, weight, bias (when hasBias); writes out (no accumulation).
 alias WT = f32;
-@group(0) @binding(0) var<storage, read_write> out: array<f32>; // (N, OC)
-@group(0) @binding(1) var<storage, read> inp: array<f32>;       // (N, C)
-@group(0) @binding(2) var<storage, read> weight: array<WT>;     // (OC, C)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;      // (OC), or a zero buffer when !hasBias
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;   // (N, OC)
+@group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;   // (N, C/4)
+@group(0) @binding(2) var<storage, read> weight: array<vec4<WT>>; // (OC, C/4)
+@group(0) @binding(3) var<storage, read> bias: array<f32>;        // (OC), or a zero buffer when !hasBias
 struct Params { N: u32, C: u32, OC: u32, hasBias: u32 }
 @group(0) @binding(4) var<uniform> p: Params;
 
-const WG = 128u;
-const MAX_ROWS = 8u;
-var<workgroup> partial: array<array<f32, WG>, MAX_ROWS>;
+const ROWS = 8u;  // most rows per call
+const OUTS = 8u;  // output columns per workgroup
+const LANES = 32u; // chunks summed at once per column: a column's 32 lanes read 2 KB of its weight row
+const PART = 33u; // padded lane count of the partial sums: the in-order adds then hit distinct banks
+var<workgroup> part: array<f32, 2112>; // [row][column][lane], ROWS x OUTS x PART
 
-// Dispatch: grid2(OC) workgroups of 128.
-@compute @workgroup_size(128)
+// Dispatch: grid2(ceil(OC / 8)) workgroups of 256 = 8 output columns x 32 lanes.
+@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
-  let o = wid.y * nwg.x + wid.x;
-  if (o >= p.OC) { return; }
-  var acc: array<f32, MAX_ROWS>;
-  for (var c = tid; c < p.C; c += WG) {
-    let w = f32(weight[o * p.C + c]);
-    for (var n = 0u; n < p.N; n++) { acc[n] += inp[n * p.C + c] * w; }
-  }
-  for (var n = 0u; n < p.N; n++) { partial[n][tid] = acc[n]; }
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (tid < stride) {
-      for (var n = 0u; n < p.N; n++) { partial[n][tid] += partial[n][tid + stride]; }
+  let o0 = (wid.y * nwg.x + wid.x) * OUTS;
+  let lane = tid % LANES;
+  let column = tid / LANES;
+  let o = o0 + column;
+  let C4 = p.C / 4u;
+  let chunks = (p.C + 15u) / 16u;
+  // After each round, invocation (row cn, column co) adds that round's chunk sums to its total, in order.
+  let cn = tid / OUTS;
+  let co = tid % OUTS;
+  var total = 0.0;
+  for (var c0 = 0u; c0 < chunks; c0 += LANES) {
+    let chunk = c0 + lane;
+    // This chunk's sums, from 0 (explicitly: SwiftShader keeps a loop-scoped var's value across iterations).
+    var s = array<f32, ROWS>();
+    if (o < p.OC && chunk < chunks) {
+      for (var g = 0u; g < 4u; g++) {
+        let k4 = chunk * 4u + g;
+        var w = vec4(0.0);
+        if (k4 < C4) { w = vec4<f32>(weight[o * C4 + k4]); }
+        for (var n = 0u; n < ROWS; n++) {
+          if (n < p.N) {
+            var a = vec4(0.0);
+            if (k4 < C4) { a = inp[n * C4 + k4]; }
+            s[n] = fma(a.x, w.x, s[n]);
+            s[n] = fma(a.y, w.y, s[n]);
+            s[n] = fma(a.z, w.z, s[n]);
+            s[n] = fma(a.w, w.w, s[n]);
+          }
+        }
+      }
     }
+    for (var n = 0u; n < ROWS; n++) {
+      if (n < p.N) { part[(n * OUTS + column) * PART + lane] = s[n]; }
+    }
+    workgroupBarrier();
+    if (cn < p.N) {
+      let count = min(LANES, chunks - c0);
+      for (var l = 0u; l < count; l++) { total += part[(cn * OUTS + co) * PART + l]; }
+    }
+    workgroupBarrier(); // part is rewritten next round
   }
-  workgroupBarrier();
-  if (tid < p.N) {
-    out[tid * p.OC + o] = partial[tid][0] + select(0.0, bias[o], p.hasBias == 1u);
+  let oc = o0 + co;
+  if (cn < p.N && oc < p.OC) {
+    var v = total;
+    if (p.hasBias == 1u) { v += bias[oc]; }
+    out[cn * p.OC + oc] = v;
   }
 }

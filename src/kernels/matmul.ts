@@ -3,10 +3,13 @@ import tiledCode from '../../shaders/matmul_forward.wgsl?raw';
 import vectorCode from '../../shaders/matmul_vector_forward.wgsl?raw';
 import { grid2, weightPipeline, zeroBuffer } from './shader';
 
-/** Up to this many rows take the matrix-vector kernel (decode steps); more take the tiled one. */
+/** Up to this many rows (decode steps) take the matrix-vector kernel when C is a multiple of 4. */
 export const VECTOR_ROWS = 8;
 
-/** out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) | null; weight f32 or f16. */
+/**
+ * out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) | null; weight f32 or f16, f32 accumulation.
+ * Both kernels share one reduction order over C, so a row's result has the same bits for any N.
+ */
 export function matmulForward(
   ctx: GpuContext,
   out: GPUBuffer,
@@ -19,8 +22,8 @@ export function matmulForward(
 ): void {
   const params = new Params().u32(N).u32(C).u32(OC).u32(bias ? 1 : 0);
   const buffers = [out, inp, weight.buffer, bias ?? zeroBuffer(ctx)];
-  if (N <= VECTOR_ROWS) {
-    ctx.dispatch(weightPipeline(ctx, 'matmul_vector_forward', vectorCode, weight.dtype), buffers, params, grid2(OC));
+  if (N <= VECTOR_ROWS && C % 4 === 0) {
+    ctx.dispatch(weightPipeline(ctx, 'matmul_vector_forward', vectorCode, weight.dtype), buffers, params, grid2(groups(OC, 8)));
   } else {
     ctx.dispatch(weightPipeline(ctx, 'matmul_forward', tiledCode, weight.dtype), buffers, params, [groups(OC, 64), groups(N, 64)]);
   }

@@ -1,58 +1,63 @@
 import { describe, expect, test } from 'vitest';
-import { matmulForward } from '../../src/kernels/matmul';
+import { VECTOR_ROWS, matmulForward } from '../../src/kernels/matmul';
 import { matmulForward as matmulForwardRef } from '../../src/ref/matmul';
 import { roundToF16, toF16 } from '../../src/ref/f16';
 import { expectAllClose, randn, seeded } from '../util';
 import { testContext } from './harness';
 
+const ctx = await testContext();
+
 const shapes = [
-  { N: 1, C: 1, OC: 1 },
-  { N: 3, C: 33, OC: 65 }, // matrix-vector kernel
-  { N: 8, C: 257, OC: 7 },
-  { N: 9, C: 17, OC: 130 }, // tiled kernel, partial tiles
+  { N: 1, C: 1, OC: 1 }, // tiled (C not a multiple of 4)
+  { N: 1, C: 4, OC: 1 }, // matrix-vector
+  { N: 3, C: 33, OC: 65 },
+  { N: 5, C: 36, OC: 65 }, // matrix-vector, a partial 16-chunk and a partial group of 8 columns
+  { N: 8, C: 1028, OC: 9 }, // matrix-vector, more than one round of 32 chunks
+  { N: 9, C: 17, OC: 130 }, // tiled, partial tiles
   { N: 70, C: 100, OC: 67 },
 ];
 
+/** Runs the kernel on uploaded copies and reads `out` (N, OC) back. */
+async function run(inp: Float32Array, weight: Float32Array | Uint16Array, bias: Float32Array | null, N: number, C: number, OC: number) {
+  const out = ctx.buffer(N * OC * 4);
+  const dtype = weight instanceof Uint16Array ? 'f16' : 'f32';
+  matmulForward(ctx, out, ctx.upload(inp), { buffer: ctx.upload(weight), dtype }, bias && ctx.upload(bias), N, C, OC);
+  return ctx.readF32(out);
+}
+
 describe('matmul_forward', () => {
   test.each(shapes)('matches its CPU twin with and without bias %o', async ({ N, C, OC }) => {
-    const ctx = await testContext();
     const rng = seeded(N * 1000 + C + OC);
     const inp = randn(rng, N * C), weight = randn(rng, OC * C), bias = randn(rng, OC);
     for (const b of [null, bias]) {
       const expected = new Float32Array(N * OC);
       matmulForwardRef(expected, inp, weight, b, N, C, OC);
-      const out = ctx.buffer(expected.byteLength);
-      matmulForward(ctx, out, ctx.upload(inp), { buffer: ctx.upload(weight), dtype: 'f32' }, b && ctx.upload(b), N, C, OC);
-      expectAllClose(await ctx.readF32(out), expected, { atol: 1e-4, rtol: 1e-4 });
+      expectAllClose(await run(inp, weight, b, N, C, OC), expected, { atol: 1e-4, rtol: 1e-4 });
     }
   });
 
-  test('a row gives the same bits alone as in a batch of five', async () => {
-    const ctx = await testContext();
-    const rng = seeded(5);
-    const C = 300, OC = 41;
-    const inp = randn(rng, 5 * C), weight = { buffer: ctx.upload(randn(rng, OC * C)), dtype: 'f32' as const };
-    const batched = ctx.buffer(5 * OC * 4);
-    matmulForward(ctx, batched, ctx.upload(inp), weight, null, 5, C, OC);
-    const all = await ctx.readF32(batched);
-    for (let n = 0; n < 5; n++) {
-      const single = ctx.buffer(OC * 4);
-      matmulForward(ctx, single, ctx.upload(inp.slice(n * C, (n + 1) * C)), weight, null, 1, C, OC);
-      expect(Array.from(await ctx.readF32(single))).toEqual(Array.from(all.subarray(n * OC, (n + 1) * OC)));
+  // Batched decoding must give the bits of single-row decoding, also past VECTOR_ROWS (tiled kernel) and
+  // when C is not a multiple of 4 (tiled kernel for every N).
+  test.each([
+    { N: 5, C: 300, OC: 41 },
+    { N: VECTOR_ROWS + 5, C: 300, OC: 41 },
+    { N: 70, C: 1028, OC: 19 },
+    { N: 5, C: 301, OC: 41 },
+  ])('each row of a batch has the bits of that row alone %o', async ({ N, C, OC }) => {
+    const rng = seeded(N + C);
+    const inp = randn(rng, N * C), weight = randn(rng, OC * C), bias = randn(rng, OC);
+    const all = await run(inp, weight, bias, N, C, OC);
+    for (const n of [0, 1, N - 1]) {
+      const single = await run(inp.slice(n * C, (n + 1) * C), weight, bias, 1, C, OC);
+      expect(Array.from(single)).toEqual(Array.from(all.subarray(n * OC, (n + 1) * OC)));
     }
   });
 
-  test('f16 weights (shader-f16 devices) match the twin on f16-rounded weights', async (t) => {
-    const ctx = await testContext();
-    if (!ctx.shaderF16) t.skip('this adapter has no shader-f16');
-    for (const { N, C, OC } of shapes) {
-      const rng = seeded(N + C + OC);
-      const inp = randn(rng, N * C), weight = randn(rng, OC * C);
-      const expected = new Float32Array(N * OC);
-      matmulForwardRef(expected, inp, roundToF16(weight), null, N, C, OC);
-      const out = ctx.buffer(expected.byteLength);
-      matmulForward(ctx, out, ctx.upload(inp), { buffer: ctx.upload(toF16(weight)), dtype: 'f16' }, null, N, C, OC);
-      expectAllClose(await ctx.readF32(out), expected, { atol: 1e-4, rtol: 1e-4 });
-    }
+  test.skipIf(!ctx.shaderF16).each(shapes)('f16 weights match the twin on f16-rounded weights %o', async ({ N, C, OC }) => {
+    const rng = seeded(N + C + OC);
+    const inp = randn(rng, N * C), weight = randn(rng, OC * C);
+    const expected = new Float32Array(N * OC);
+    matmulForwardRef(expected, inp, roundToF16(weight), null, N, C, OC);
+    expectAllClose(await run(inp, toF16(weight), null, N, C, OC), expected, { atol: 1e-4, rtol: 1e-4 });
   });
 });
