@@ -13,8 +13,7 @@ struct Params { B: u32, T: u32, NH: u32, NKV: u32, HS: u32, S: u32, start: u32 }
 const WG = 64u;      // slots scored per tile, one per invocation
 const MAX_HS = 256u; // head dims owned per invocation: HS / WG, at most 4
 var<workgroup> qs: array<f32, MAX_HS>;
-var<workgroup> scores: array<f32, WG>;
-var<workgroup> reduce: array<f32, WG>;
+var<workgroup> scores: array<f32, WG>; // a tile's scores, then their weights
 
 // Dispatch: grid2(B * T * NH) workgroups of 64, one per (row, query, head).
 @compute @workgroup_size(64)
@@ -48,23 +47,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       score = dot * scale;
     }
     scores[tid] = score;
-    reduce[tid] = score;
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-      workgroupBarrier();
-      if (tid < stride) { reduce[tid] = max(reduce[tid], reduce[tid + stride]); }
-    }
-    let mNew = max(m, workgroupUniformLoad(&reduce[0]));
+    workgroupBarrier();
+    var tileMax = -3.0e38;
+    for (var j = 0u; j < WG; j++) { tileMax = max(tileMax, scores[j]); }
+    let mNew = max(m, tileMax);
     let correction = exp(m - mNew);
+    workgroupBarrier(); // every invocation has read the raw scores
+    // Each slot's weight exp(score - mNew) is computed once, by its invocation, and shared.
+    scores[tid] = select(0.0, exp(score - mNew), s <= last);
+    workgroupBarrier();
     let count = min(WG, last + 1u - tile);
     var tileSum = 0.0;
-    for (var j = 0u; j < count; j++) { tileSum += exp(scores[j] - mNew); }
+    for (var j = 0u; j < count; j++) { tileSum += scores[j]; }
     l = l * correction + tileSum;
     for (var k = 0u; k < 4u; k++) {
       let d = tid + k * WG;
       if (d < p.HS) {
         var sum = 0.0;
         for (var j = 0u; j < count; j++) {
-          sum += exp(scores[j] - mNew) * vCache[(b * p.S + tile + j) * KV + kvh * p.HS + d];
+          sum += scores[j] * vCache[(b * p.S + tile + j) * KV + kvh * p.HS + d];
         }
         acc[k] = acc[k] * correction + sum;
       }

@@ -10,6 +10,9 @@ describe('attention_forward', () => {
     { B: 2, T: 7, NH: 6, NKV: 2, HS: 10, S: 7, start: 0, validFrom: [0, 0] }, // prefill, GQA
     { B: 3, T: 1, NH: 4, NKV: 4, HS: 64, S: 150, start: 149, validFrom: [0, 37, 100] }, // decode past a tile, left padding
     { B: 1, T: 5, NH: 8, NKV: 1, HS: 130, S: 80, start: 70, validFrom: [3] }, // head dims > one per invocation
+    { B: 2, T: 3, NH: 2, NKV: 1, HS: 128, S: 300, start: 290, validFrom: [0, 5] }, // five tiles of 64 slots
+    // Left padding longer than a query's position: queries 0 and 1 of row 1 attend nothing and give zeros.
+    { B: 2, T: 4, NH: 3, NKV: 3, HS: 7, S: 4, start: 0, validFrom: [0, 2] },
   ];
   test.each(shapes)('matches its CPU twin %o', async ({ B, T, NH, NKV, HS, S, start, validFrom }) => {
     const ctx = await testContext();
