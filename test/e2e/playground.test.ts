@@ -1,8 +1,10 @@
 // The playground on stories260K picked as local files: greedy decoding streams into the page and ends on the
 // goldens' ids; Esc cancels a run; a bad prompt shows an error and keeps what the user typed.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openStudio, type Studio } from './harness';
-import { goldens, loadStoriesFromFiles, parseShownIds } from './ui';
+import { goldens, loadStoriesFromFiles, parseShownIds, stories260K } from './ui';
 
 describe('playground with stories260K from local files', () => {
   let studio: Studio;
@@ -96,6 +98,32 @@ describe('playground with stories260K from local files', () => {
     await alert.getByText(/context of 512/).waitFor({ timeout: 60_000 });
     expect(await page.getByLabel('Prompt token ids').inputValue()).toBe('1, 461');
     expect(await page.getByLabel('Max new tokens').inputValue()).toBe('600');
+    expect(studio.errors).toEqual([]);
+  });
+
+  test('dropping files onto the model panel loads them; a missing weight file is named', async () => {
+    const { page } = studio;
+    const read = async (name: string) => ({ name, base64: (await readFile(path.join(stories260K, name))).toString('base64') });
+    const drop = (files: { name: string; base64: string }[]) =>
+      page.evaluate((files) => {
+        const data = new DataTransfer();
+        for (const { name, base64 } of files) {
+          data.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name));
+        }
+        const panel = document.querySelector('section[aria-labelledby="model-panel-title"]')!;
+        panel.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+        panel.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      }, files);
+    const panel = page.getByRole('region', { name: 'Model', exact: true });
+
+    await drop([await read('config.json')]);
+    await panel.getByRole('alert').filter({ hasText: 'has no model.safetensors' }).waitFor({ timeout: 60_000 });
+    // The model loaded before stays loaded.
+    await page.getByRole('region', { name: 'local files' }).waitFor();
+
+    await drop(await Promise.all(['config.json', 'model.safetensors'].map(read)));
+    await panel.getByRole('status').filter({ hasText: /^Loaded from local files/ }).waitFor({ timeout: 120_000 });
+    expect(await page.getByRole('region', { name: 'local files' }).innerText()).toMatch(/Layers\s+5/);
     expect(studio.errors).toEqual([]);
   });
 });
