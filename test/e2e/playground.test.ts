@@ -126,4 +126,32 @@ describe('playground with stories260K from local files', () => {
     expect(await page.getByRole('region', { name: 'local files' }).innerText()).toMatch(/Layers\s+5/);
     expect(studio.errors).toEqual([]);
   });
+
+  test('a crashed engine worker fails the running call with its message, and a reload of the model works again', async () => {
+    const { page } = studio;
+    await page.getByLabel('Prompt token ids').fill('1');
+    await page.getByLabel('Temperature').fill('0.9');
+    await page.getByLabel('Samples', { exact: true }).fill('1');
+    await page.getByLabel('Max new tokens').fill('400');
+    await page.getByRole('button', { name: /Generate/ }).click();
+    await page.getByRole('article', { name: 'Sample 1' }).getByText(/^([2-9]|\d{2,}) tokens$/).waitFor({ timeout: 120_000 });
+    const [worker] = page.workers();
+    await worker.evaluate(() => {
+      setTimeout(() => {
+        throw new Error('simulated crash');
+      });
+    });
+
+    const alert = page.getByRole('form', { name: 'Prompt' }).getByRole('alert');
+    await alert.filter({ hasText: 'The engine worker stopped' }).waitFor({ timeout: 60_000 });
+    expect(await alert.innerText()).toMatch(/simulated crash.*load it again to continue/s);
+    await page.getByText('no model').waitFor();
+    expect(await page.getByRole('button', { name: /Generate/ }).isDisabled()).toBe(true);
+
+    await loadStoriesFromFiles(page);
+    await page.getByLabel('Max new tokens').fill('3');
+    await page.getByRole('button', { name: /Generate/ }).click();
+    await page.getByRole('article', { name: 'Sample 1' }).getByText('max new tokens').waitFor({ timeout: 120_000 });
+    expect(studio.errors.filter((e) => !e.includes('simulated crash'))).toEqual([]);
+  });
 });
