@@ -1,20 +1,25 @@
 // sample_forward: one token per row of logits, on the GPU, so decoding never reads a logits row back.
-// temperature 0: argmax (lowest index on ties). Otherwise, with w_i = exp((logit_i - max) / temperature):
-// keep the top-k (topK 0 = all) and the top-p nucleus (the fewest highest-w tokens whose mass reaches topP of
-// the total; topP 1 = all); both are thresholds on w found by bisection, so nothing is sorted. Then draw
-// u in [0, 1) from a hash of (seed, step) and pick the kept token where the kept mass, summed in index order,
-// first passes u * keptMass.
+// greedy: argmax (lowest index on ties). Otherwise, with w_i = exp((logit_i - max) * invTemperature):
+//   top-k: keep the topK largest logits (ties with the k-th kept; topK 0 or >= V keeps all);
+//   top-p: of those, keep the fewest highest-logit tokens whose mass reaches topP of the top-k mass, as
+//          Hugging Face applies top-p after top-k (topP 1 keeps all);
+//   draw u in [0, 1) from a PCG hash of (seed, step) and pick the kept token where the kept mass, summed
+//   in index order, first passes u * keptMass.
+// Both filters are thresholds on an order-preserving u32 key of the logits, found by bisection with
+// workgroup reductions (nothing is sorted). src/ref/sample.ts repeats every f32 operation in the same order.
 // Reads logits, seeds; writes outIds (no accumulation).
 @group(0) @binding(0) var<storage, read_write> outIds: array<u32>; // (B)
 @group(0) @binding(1) var<storage, read> logits: array<f32>;       // (B, V)
 @group(0) @binding(2) var<storage, read> seeds: array<u32>;        // (B)
-struct Params { B: u32, V: u32, step: u32, temperature: f32, topK: u32, topP: f32 }
+struct Params { B: u32, V: u32, step: u32, greedy: u32, invTemperature: f32, topK: u32, topP: f32 }
 @group(0) @binding(3) var<uniform> p: Params;
 
 const WG = 256u;
-const BISECTIONS = 40u;
+const NONE = 0xffffffffu;
 var<workgroup> redF: array<f32, WG>;
 var<workgroup> redU: array<u32, WG>;
+var<workgroup> redLo: array<u32, WG>;
+var<workgroup> redHi: array<u32, WG>;
 
 fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
@@ -22,31 +27,67 @@ fn pcg(v: u32) -> u32 {
   return (word >> 22u) ^ word;
 }
 
-// Workgroup sum / max / count helpers: every invocation passes its part and gets the total.
-fn sumF(tid: u32, v: f32) -> f32 {
-  redF[tid] = v;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (tid < s) { redF[tid] += redF[tid + s]; }
-  }
-  let total = workgroupUniformLoad(&redF[0]);
-  return total;
+// Order-preserving key: a < b exactly when key(a) < key(b) (and -0 sorts just below +0).
+fn key(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  return select(bits | 0x80000000u, ~bits, (bits >> 31u) == 1u);
 }
-fn maxF(tid: u32, v: f32) -> f32 {
-  redF[tid] = v;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (tid < s) { redF[tid] = max(redF[tid], redF[tid + s]); }
+
+// The tokens of a row split by a key threshold: how many are kept (key >= threshold), their mass, the
+// smallest kept key and the largest dropped key (0 when none is dropped).
+struct Split { count: u32, mass: f32, minKept: u32, maxDropped: u32 }
+
+fn split(tid: u32, base: u32, threshold: u32, rowMax: f32, withMass: bool) -> Split {
+  var s = Split(0u, 0.0, NONE, 0u);
+  // Strided: neighbouring invocations read neighbouring logits. Mass partials are summed in index order.
+  for (var i = tid; i < p.V; i += WG) {
+    let l = logits[base + i];
+    let k = key(l);
+    if (k >= threshold) {
+      s.count += 1u;
+      if (withMass) { s.mass += exp((l - rowMax) * p.invTemperature); }
+      s.minKept = min(s.minKept, k);
+    } else {
+      s.maxDropped = max(s.maxDropped, k);
+    }
   }
-  return workgroupUniformLoad(&redF[0]);
+  workgroupBarrier(); // the previous reduction's results have been read
+  redU[tid] = s.count;
+  redF[tid] = s.mass;
+  redLo[tid] = s.minKept;
+  redHi[tid] = s.maxDropped;
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (tid < stride) {
+      redU[tid] += redU[tid + stride];
+      redF[tid] += redF[tid + stride];
+      redLo[tid] = min(redLo[tid], redLo[tid + stride]);
+      redHi[tid] = max(redHi[tid], redHi[tid + stride]);
+    }
+  }
+  return Split(workgroupUniformLoad(&redU[0]), workgroupUniformLoad(&redF[0]),
+               workgroupUniformLoad(&redLo[0]), workgroupUniformLoad(&redHi[0]));
 }
-fn sumU(tid: u32, v: u32) -> u32 {
-  redU[tid] = v;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (tid < s) { redU[tid] += redU[tid + s]; }
+
+// The highest threshold whose kept set still holds topK tokens (byMass false) or reaches `goalMass` mass
+// (byMass true), given `lo`, which does, and `hi`, which does not. Each step halves the key range and
+// snaps the bound it moves to the nearest logit (the kept set is unchanged), so the search ends as soon as
+// no logit lies between the bounds. The row's max is always kept (every mid < hi <= key(max) + 1).
+fn search(tid: u32, base: u32, rowMax: f32, lo0: u32, hi0: u32, byMass: bool, goalMass: f32) -> u32 {
+  var lo = lo0;
+  var hi = hi0;
+  loop {
+    if (hi - lo <= 1u) { break; }
+    let mid = lo + (hi - lo) / 2u;
+    let s = split(tid, base, mid, rowMax, byMass);
+    if (select(s.count >= p.topK, s.mass >= goalMass, byMass)) {
+      lo = s.minKept;
+      if (!byMass && s.count == p.topK) { break; } // exactly k kept: no higher threshold keeps k
+    } else {
+      hi = s.maxDropped + 1u;
+    }
   }
-  return workgroupUniformLoad(&redU[0]);
+  return lo;
 }
 
 // Dispatch: grid2(B) workgroups of 256, one per row.
@@ -56,97 +97,86 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let b = wid.y * nwg.x + wid.x;
   if (b >= p.B) { return; }
   let base = b * p.V;
-  // Each invocation owns a contiguous chunk of the vocabulary, so index order is chunk order.
-  let chunk = (p.V + WG - 1u) / WG;
-  let lo = min(tid * chunk, p.V);
-  let hi = min(lo + chunk, p.V);
 
-  var localMax = -3.0e38;
-  var localArg = 0xffffffffu;
-  for (var i = lo; i < hi; i++) {
-    if (logits[base + i] > localMax) { localMax = logits[base + i]; localArg = i; }
+  // Argmax, lowest index on ties: each invocation scans upwards, the tree prefers the lower index.
+  var best = NONE;
+  var bestValue = 0.0;
+  for (var i = tid; i < p.V; i += WG) {
+    let l = logits[base + i];
+    if (best == NONE || l > bestValue) { best = i; bestValue = l; }
   }
-  let rowMax = maxF(tid, localMax);
-  if (p.temperature <= 0.0) {
-    redU[tid] = select(0xffffffffu, localArg, localMax == rowMax);
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-      workgroupBarrier();
-      if (tid < s) { redU[tid] = min(redU[tid], redU[tid + s]); }
-    }
+  redF[tid] = bestValue;
+  redU[tid] = best;
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
-    if (tid == 0u) { outIds[b] = redU[0]; }
+    if (tid < stride) {
+      let v = redF[tid + stride];
+      let j = redU[tid + stride];
+      if (j != NONE && (redU[tid] == NONE || v > redF[tid] || (v == redF[tid] && j < redU[tid]))) {
+        redF[tid] = v;
+        redU[tid] = j;
+      }
+    }
+  }
+  let top = workgroupUniformLoad(&redU[0]);
+  if (p.greedy == 1u) {
+    if (tid == 0u) { outIds[b] = top; }
     return;
   }
+  let rowMax = logits[base + top];
+  let hiKey = key(rowMax) + 1u; // keeps nothing
 
-  let invT = 1.0 / p.temperature;
-  var localSum = 0.0;
-  for (var i = lo; i < hi; i++) { localSum += exp((logits[base + i] - rowMax) * invT); }
-  let total = sumF(tid, localSum);
-
-  // Top-k: the largest threshold keeping at least k tokens (w of the max token is exactly 1).
-  var threshold = 0.0;
+  var threshold = 0u; // keeps everything
   if (p.topK > 0u && p.topK < p.V) {
-    var low = 0.0;
-    var high = 1.0;
-    for (var it = 0u; it < BISECTIONS; it++) {
-      let mid = 0.5 * (low + high);
-      var count = 0u;
-      for (var i = lo; i < hi; i++) { count += select(0u, 1u, exp((logits[base + i] - rowMax) * invT) >= mid); }
-      if (sumU(tid, count) >= p.topK) { low = mid; } else { high = mid; }
-    }
-    threshold = low;
+    threshold = search(tid, base, rowMax, 0u, hiKey, false, 0.0);
   }
-  // Top-p: the largest threshold whose kept mass still reaches topP of the total.
   if (p.topP < 1.0) {
-    var low = threshold;
-    var high = 1.0;
-    for (var it = 0u; it < BISECTIONS; it++) {
-      let mid = 0.5 * (low + high);
-      var mass = 0.0;
-      for (var i = lo; i < hi; i++) {
-        let w = exp((logits[base + i] - rowMax) * invT);
-        mass += select(0.0, w, w >= mid);
-      }
-      if (sumF(tid, mass) >= p.topP * total) { low = mid; } else { high = mid; }
-    }
-    threshold = low;
+    let keptMass = split(tid, base, threshold, rowMax, true).mass;
+    threshold = search(tid, base, rowMax, threshold, hiKey, true, p.topP * keptMass);
   }
 
+  // The draw: invocation t owns the contiguous chunk [t * chunk, (t + 1) * chunk), so index order is
+  // chunk order; the chunk masses are added in order by every invocation alike.
+  let chunk = (p.V + WG - 1u) / WG;
+  let first = min(tid * chunk, p.V);
+  let end = min(first + chunk, p.V);
   var kept = 0.0;
-  for (var i = lo; i < hi; i++) {
-    let w = exp((logits[base + i] - rowMax) * invT);
-    kept += select(0.0, w, w >= threshold);
+  for (var i = first; i < end; i++) {
+    let l = logits[base + i];
+    if (key(l) >= threshold) { kept += exp((l - rowMax) * p.invTemperature); }
   }
-  // Exclusive prefix of the chunk masses, in index order.
+  workgroupBarrier(); // the last reduction's results have been read
   redF[tid] = kept;
   workgroupBarrier();
   var before = 0.0;
-  var keptMass = 0.0;
+  var total = 0.0;
   for (var j = 0u; j < WG; j++) {
     let m = redF[j];
     if (j < tid) { before += m; }
-    keptMass += m;
+    total += m;
   }
-  let u = f32(pcg(seeds[b] ^ pcg(p.step)) >> 8u) / 16777216.0;
-  let goal = u * keptMass;
-  // The invocation whose chunk holds the goal scans it; the last kept token is the fallback for rounding.
-  redU[tid] = 0xffffffffu;
-  if (kept > 0.0 && goal >= before && (goal < before + kept || before + kept >= keptMass)) {
+  let u = f32(pcg(seeds[b] ^ pcg(p.step)) >> 8u) * (1.0 / 16777216.0);
+  let goal = u * total;
+  // The chunk holding the goal scans it; the last kept chunk also takes goals rounding lost past its end.
+  var pick = NONE;
+  if (kept > 0.0 && goal >= before && (goal < before + kept || before + kept >= total)) {
     var run = before;
-    var pick = 0xffffffffu;
-    for (var i = lo; i < hi; i++) {
-      let w = exp((logits[base + i] - rowMax) * invT);
-      if (w >= threshold) {
-        pick = i;
-        run += w;
-        if (run > goal) { break; }
+    for (var i = first; i < end; i++) {
+      let l = logits[base + i];
+      if (key(l) >= threshold) {
+        let w = exp((l - rowMax) * p.invTemperature);
+        if (w > 0.0) {
+          pick = i;
+          run += w;
+          if (run > goal) { break; }
+        }
       }
     }
-    redU[tid] = pick;
   }
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+  redU[tid] = pick;
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
-    if (tid < s) { redU[tid] = min(redU[tid], redU[tid + s]); }
+    if (tid < stride) { redU[tid] = min(redU[tid], redU[tid + stride]); }
   }
   workgroupBarrier();
   if (tid == 0u) { outIds[b] = redU[0]; }

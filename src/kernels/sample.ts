@@ -4,7 +4,7 @@ import { grid2 } from './shader';
 
 /**
  * One token per row of logits (B, V) into outIds u32 (B), drawn with seeds u32 (B) at decoding `step`.
- * temperature 0 is greedy; topK 0 and topP 1 switch those filters off.
+ * temperature 0 is greedy; topK 0 and topP 1 switch those filters off; top-p applies within the top-k.
  */
 export function sampleForward(
   ctx: GpuContext,
@@ -18,6 +18,9 @@ export function sampleForward(
   topK: number,
   topP: number,
 ): void {
-  const params = new Params().u32(B).u32(V).u32(step).f32(temperature).u32(topK).f32(topP);
+  const greedy = temperature <= 0;
+  // 1 / temperature rounded once, here, so the shader and the CPU twin scale by the same f32.
+  const invTemperature = greedy ? 0 : Math.fround(1 / temperature);
+  const params = new Params().u32(B).u32(V).u32(step).u32(greedy ? 1 : 0).f32(invTemperature).u32(topK).f32(topP);
   ctx.dispatch(ctx.pipeline('sample_forward', code), [outIds, logits, seeds], params, grid2(B));
 }
