@@ -80,8 +80,8 @@ export class Engine implements EngineApi {
     const config = await loadConfig(files);
     const source = await openModelWeights(files);
     const tokenizer = await loadTokenizer(files);
-    const weights = await uploadWeights(ctx, config, source, files.label, gpu.info.limits, (done, total) =>
-      onProgress?.({ stage: 'uploading weights to the GPU', loadedBytes: done, totalBytes: total }),
+    const weights = await uploadWeights(ctx, config, source, files.label, gpu.info.limits, (loadedBytes, totalBytes) =>
+      onProgress?.({ stage: 'uploading weights to the GPU', loadedBytes, totalBytes }),
     );
     if (this.model) destroyWeights(this.model.weights);
     const info: ModelInfo = {
@@ -156,6 +156,21 @@ export class Engine implements EngineApi {
   async decode(ids: number[]): Promise<string> {
     const model = this.loaded();
     return this.requireTokenizer(model).decode(ids, { skipSpecial: false });
+  }
+
+  /** The loaded model on the GPU, for the trainer running in the same thread. */
+  modelOnGpu(): ModelOnGpu {
+    return this.loaded();
+  }
+
+  tokenizer(): TextTokenizer | null {
+    return this.loaded().tokenizer;
+  }
+
+  /** The id that pads training batches: the tokenizer's EOS (padding is masked out of the loss anyway). */
+  padId(): number {
+    const model = this.loaded();
+    return model.tokenizer?.eosIds[0] ?? model.config.eosTokenIds[0] ?? 0;
   }
 
   /** Releases the model and the GPU device (Node processes exit cleanly only after this). */

@@ -73,6 +73,9 @@ export async function generate(
   const { n, maxNewTokens, sampling } = options;
   if (!prompts.length || prompts.some((p) => p.length === 0)) throw new Error('every prompt needs at least one token');
   if (n < 1 || maxNewTokens < 1) throw new Error('n and max new tokens must be at least 1');
+  if (prompts.some((p) => p.some((id) => !Number.isInteger(id) || id < 0 || id >= model.config.vocabSize))) {
+    throw new Error(`token ids must be integers below the vocabulary size ${model.config.vocabSize}`);
+  }
   const B = prompts.length * n;
   const P = Math.max(...prompts.map((p) => p.length));
   const S = P + maxNewTokens;

@@ -30,7 +30,8 @@ export interface GpuModelWeights {
   parameterCount: number;
 }
 
-export type UploadProgress = (done: number, total: number) => void;
+/** Bytes of the checkpoint read and uploaded so far, of the total. */
+export type UploadProgress = (loadedBytes: number, totalBytes: number) => void;
 
 /** The tensor names and shapes a config implies, in upload order. */
 export function expectedTensors(config: ModelConfig): { name: string; shape: number[] }[] {
@@ -83,13 +84,14 @@ export async function uploadWeights(
     assertFitsGpu(name, shape.reduce((a, b) => a * b, 1) * 4, limits);
   }
   const dtype = ctx.shaderF16 ? 'f16' : 'f32';
+  const totalBytes = expected.reduce((a, { name }) => a + source.tensors.get(name)!.byteLength, 0);
+  let loadedBytes = 0;
   const created: GPUBuffer[] = [];
   const buffers = new Map<string, GPUBuffer>();
   let bytes = 0;
   let parameterCount = 0;
   try {
-    for (let i = 0; i < expected.length; i++) {
-      const { name, shape } = expected[i];
+    for (const { name, shape } of expected) {
       const info = source.tensors.get(name)!;
       const raw = await source.read(name);
       // Matrices (2-D) take the matmul dtype; norms and biases stay f32.
@@ -99,7 +101,8 @@ export async function uploadWeights(
       buffers.set(name, buffer);
       bytes += data.byteLength;
       parameterCount += shape.reduce((a, b) => a * b, 1);
-      onProgress(i + 1, expected.length);
+      loadedBytes += info.byteLength;
+      onProgress(loadedBytes, totalBytes);
     }
   } catch (error) {
     for (const buffer of created) buffer.destroy();
