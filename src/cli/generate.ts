@@ -1,4 +1,4 @@
-// `generate --model DIR (--prompt TEXT | --ids LIST) --max-new-tokens N [--temperature T] [--top-p P]
+// `generate --model DIR [--adapter DIR] (--prompt TEXT | --ids LIST) --max-new-tokens N [--temperature T] [--top-p P]
 // [--top-k K] [--seed S] [--n K] [--mode chat|alpaca|raw] [--json]`: samples and tokens/s.
 import type { GenerateRequest, PromptMode } from '../engine/api';
 import { UsageError, idsFlag, numberFlag, parseFlags, requireFlag } from './args';
@@ -7,6 +7,7 @@ import { engineWithModel } from './node-engine';
 export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv, {
     model: 'string',
+    adapter: 'string',
     prompt: 'string',
     ids: 'string',
     mode: 'string',
@@ -32,7 +33,7 @@ export async function run(argv: string[]): Promise<void> {
       seed: numberFlag(flags.seed, 'seed', 0),
     },
   };
-  const { engine, info } = await engineWithModel(requireFlag(flags.model, 'model'));
+  const { engine, info } = await engineWithModel(requireFlag(flags.model, 'model'), flags.adapter);
   try {
     const result = await engine.generate(request);
     const output = {

@@ -1,13 +1,13 @@
-// `logits --model DIR --ids 1,2,3 [--out FILE]`: argmax and logsumexp per position as JSON;
+// `logits --model DIR [--adapter DIR] --ids 1,2,3 [--out FILE]`: argmax and logsumexp per position as JSON;
 // --out writes all logits as little-endian float32, T x V, row-major.
 import { writeFile } from 'node:fs/promises';
 import { idsFlag, parseFlags, requireFlag } from './args';
 import { engineWithModel } from './node-engine';
 
 export async function run(argv: string[]): Promise<void> {
-  const flags = parseFlags(argv, { model: 'string', ids: 'string', out: 'string' });
+  const flags = parseFlags(argv, { model: 'string', adapter: 'string', ids: 'string', out: 'string' });
   const ids = idsFlag(requireFlag(flags.ids, 'ids'), 'ids');
-  const { engine } = await engineWithModel(requireFlag(flags.model, 'model'));
+  const { engine } = await engineWithModel(requireFlag(flags.model, 'model'), flags.adapter);
   try {
     const { logits, T, V } = await engine.logits(ids);
     const positions = Array.from({ length: T }, (_, t) => rowSummary(logits.subarray(t * V, (t + 1) * V)));

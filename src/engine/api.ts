@@ -94,6 +94,10 @@ export interface EngineApi {
   modelInfo(): Promise<ModelInfo | null>;
   logits(ids: number[]): Promise<LogitsResult>;
   generate(request: GenerateRequest, onToken?: (event: TokenEvent) => void): Promise<GenerateResult>;
+  /** Reads a PEFT adapter (adapter_config.json + adapter_model.safetensors) and applies it to generation. */
+  loadAdapterFiles(files: File[]): Promise<{ rank: number; alpha: number; targets: string[] }>;
+  /** Back to the base model. */
+  clearAdapter(): Promise<void>;
   /** Stops a running generate(); it resolves with finishReason 'cancelled'. */
   cancel(): Promise<void>;
   /** Formats a prompt the way generate() would, for previews. */

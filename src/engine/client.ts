@@ -94,6 +94,8 @@ export function createEngineClient(
     generate: (request: GenerateRequest, onToken?: (event: TokenEvent) => void): Promise<GenerateResult> =>
       call((r) => r.generate(request, onToken && proxy(onToken))),
     cancel: (): Promise<void> => call((r) => r.cancel()),
+    loadAdapterFiles: (files: File[]) => call((r) => r.loadAdapterFiles(files)),
+    clearAdapter: (): Promise<void> => call((r) => r.clearAdapter()),
     formatPrompt: (text: string, input: string, mode: PromptMode): Promise<string> =>
       call((r) => r.formatPrompt(text, input, mode)),
     encode: (text: string): Promise<number[]> => call((r) => r.encode(text)),

@@ -4,12 +4,15 @@ import { GpuContext } from '../gpu/context';
 import type { Gpu } from '../gpu/device';
 import type { GpuLostError } from '../gpu/errors';
 import { loadConfig } from '../model/config';
-import { browserFiles, type ModelFiles } from '../model/files';
+import { browserFiles, readBytes, readText, type ModelFiles } from '../model/files';
 import type { FileCache } from '../model/file-cache';
 import { generate, sequenceLogits, type ModelOnGpu } from '../model/generate';
 import { hubFiles } from '../model/hub';
 import { openModelWeights } from '../model/safetensors';
 import { destroyWeights, uploadWeights } from '../model/weights';
+import type { LoraAdapter } from '../train/adapter';
+import { GpuLora } from '../train/lora';
+import { importPeftAdapter } from '../train/peft';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import type {
@@ -83,7 +86,7 @@ export class Engine implements EngineApi {
     const weights = await uploadWeights(ctx, config, source, files.label, gpu.info.limits, (loadedBytes, totalBytes) =>
       onProgress?.({ stage: 'uploading weights to the GPU', loadedBytes, totalBytes }),
     );
-    if (this.model) destroyWeights(this.model.weights);
+    await this.unloadModel();
     const info: ModelInfo = {
       label: files.label,
       config,
@@ -93,14 +96,38 @@ export class Engine implements EngineApi {
       weightDtype: weights.dtype,
       gpuBytes: weights.bytes,
     };
-    this.model = { ctx, config, weights, tokenizer, info };
+    this.model = { ctx, config, weights, tokenizer, info, lora: null };
     this.lostError = null;
     return info;
   }
 
   async unloadModel(): Promise<void> {
-    if (this.model) destroyWeights(this.model.weights);
+    if (this.model) {
+      destroyWeights(this.model.weights);
+      this.model.lora?.destroy();
+    }
     this.model = null;
+  }
+
+  /** Applies a LoRA adapter to every later logits/generate call (null removes it). */
+  async setAdapter(adapter: LoraAdapter | null): Promise<void> {
+    const model = this.loaded();
+    const next = adapter && GpuLora.upload(model.ctx, adapter);
+    model.lora?.destroy();
+    model.lora = next;
+  }
+
+  /** Reads a PEFT adapter (adapter_config.json + adapter_model.safetensors) and applies it. */
+  async loadAdapterFiles(files: File[]): Promise<{ rank: number; alpha: number; targets: string[] }> {
+    const model = this.loaded();
+    const source = browserFiles(files, 'adapter files');
+    const adapter = importPeftAdapter(await readText(source, 'adapter_config.json'), await readBytes(source, 'adapter_model.safetensors'), model.config);
+    await this.setAdapter(adapter);
+    return { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets };
+  }
+
+  async clearAdapter(): Promise<void> {
+    await this.setAdapter(null);
   }
 
   async modelInfo(): Promise<ModelInfo | null> {

@@ -18,9 +18,13 @@ export interface ModelFiles {
   open(name: string): Promise<ByteSource>;
 }
 
-export async function readText(files: ModelFiles, name: string): Promise<string> {
+export async function readBytes(files: ModelFiles, name: string): Promise<Uint8Array> {
   const source = await files.open(name);
-  return new TextDecoder().decode(await source.read(0, source.size));
+  return source.read(0, source.size);
+}
+
+export async function readText(files: ModelFiles, name: string): Promise<string> {
+  return new TextDecoder().decode(await readBytes(files, name));
 }
 
 /** A ByteSource over bytes already in memory. */

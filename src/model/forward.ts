@@ -9,6 +9,10 @@ import { residualForward } from '../kernels/residual';
 import { rmsnormForward } from '../kernels/rmsnorm';
 import { ropeForward } from '../kernels/rope';
 import { swigluForward } from '../kernels/swiglu';
+import { loraForward } from '../kernels/lora';
+import type { LoraTarget } from '../train/adapter';
+import type { GpuLora } from '../train/lora';
+import type { GpuWeight } from '../gpu/context';
 import type { ModelConfig } from './config';
 import type { GpuModelWeights } from './weights';
 
@@ -33,9 +37,10 @@ export interface Activations {
   gate: GPUBuffer; // (rows, H)
   up: GPUBuffer; // (rows, H)
   hidden: GPUBuffer; // (rows, H) silu(gate) * up
+  loraU: GPUBuffer; // (rows, R) LoRA intermediate, reused by every adapted projection
 }
 
-export function planActivations(ctx: GpuContext, config: ModelConfig, rows: number): Activations {
+export function planActivations(ctx: GpuContext, config: ModelConfig, rows: number, loraRank = 1): Activations {
   const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS } = config;
   const f32 = (n: number, label: string) => ctx.buffer(rows * n * 4, label);
   return {
@@ -50,6 +55,7 @@ export function planActivations(ctx: GpuContext, config: ModelConfig, rows: numb
     gate: f32(H, 'gate'),
     up: f32(H, 'up'),
     hidden: f32(H, 'hidden'),
+    loraU: f32(loraRank, 'lora u'),
   };
 }
 
@@ -84,6 +90,7 @@ export function forward(
   ctx: GpuContext,
   acts: Activations,
   weights: GpuModelWeights,
+  lora: GpuLora | null,
   config: ModelConfig,
   cache: KvCache,
   ids: GPUBuffer, // u32 (B*T)
@@ -98,14 +105,20 @@ export function forward(
   const KV = NKV * HS;
   if (N > acts.rows) throw new Error(`forward over ${N} rows exceeds the ${acts.rows} planned`);
   if (B !== cache.B || start + T > cache.S) throw new Error(`KV cache (${cache.B} x ${cache.S}) cannot hold ${B} x ${start + T}`);
+  // out = inp @ W^T + b, plus scale * (inp @ A^T) @ B^T where an adapter targets this projection.
+  const project = (out: GPUBuffer, inp: GPUBuffer, weight: GpuWeight, bias: GPUBuffer | null, l: number, target: LoraTarget, inF: number, outF: number) => {
+    matmulForward(ctx, out, inp, weight, bias, N, inF, outF);
+    const m = lora?.get(l, target);
+    if (m) loraForward(ctx, out, acts.loraU, inp, m.A, m.B, lora!.scale, N, inF, lora!.adapter.rank, outF);
+  };
 
   embeddingForward(ctx, acts.x, ids, weights.embed, N, C); // x = embed_tokens(input_ids)
   weights.layers.forEach((layer, l) => {
     // h = x + self_attn(input_layernorm(x))
     rmsnormForward(ctx, acts.xn, acts.x, layer.inputNorm, N, C, eps);
-    matmulForward(ctx, acts.q, acts.xn, layer.q, layer.qBias, N, C, NH * HS);
-    matmulForward(ctx, acts.k, acts.xn, layer.k, layer.kBias, N, C, KV);
-    matmulForward(ctx, acts.v, acts.xn, layer.v, layer.vBias, N, C, KV);
+    project(acts.q, acts.xn, layer.q, layer.qBias, l, 'q_proj', C, NH * HS);
+    project(acts.k, acts.xn, layer.k, layer.kBias, l, 'k_proj', C, KV);
+    project(acts.v, acts.xn, layer.v, layer.vBias, l, 'v_proj', C, KV);
     ropeForward(ctx, acts.q, positions, N, NH, HS, config.ropeTheta);
     ropeForward(ctx, acts.k, positions, N, NKV, HS, config.ropeTheta);
     for (let b = 0; b < B; b++) {
@@ -114,14 +127,14 @@ export function forward(
       ctx.copy(acts.v, b * T * KV * 4, cache.v[l], (b * cache.S + start) * KV * 4, T * KV * 4);
     }
     attentionForward(ctx, acts.att, acts.q, cache.k[l], cache.v[l], validFrom, B, T, NH, NKV, HS, cache.S, start);
-    matmulForward(ctx, acts.proj, acts.att, layer.o, null, N, NH * HS, C);
+    project(acts.proj, acts.att, layer.o, null, l, 'o_proj', NH * HS, C);
     residualForward(ctx, acts.x, acts.proj, N * C);
     // x = h + mlp(post_attention_layernorm(h)), mlp = down_proj(silu(gate_proj(x)) * up_proj(x))
     rmsnormForward(ctx, acts.xn, acts.x, layer.postNorm, N, C, eps);
-    matmulForward(ctx, acts.gate, acts.xn, layer.gate, null, N, C, H);
-    matmulForward(ctx, acts.up, acts.xn, layer.up, null, N, C, H);
+    project(acts.gate, acts.xn, layer.gate, null, l, 'gate_proj', C, H);
+    project(acts.up, acts.xn, layer.up, null, l, 'up_proj', C, H);
     swigluForward(ctx, acts.hidden, acts.gate, acts.up, N, H);
-    matmulForward(ctx, acts.proj, acts.hidden, layer.down, null, N, H, C);
+    project(acts.proj, acts.hidden, layer.down, null, l, 'down_proj', H, C);
     residualForward(ctx, acts.x, acts.proj, N * C);
   });
   rmsnormForward(ctx, acts.xn, acts.x, weights.finalNorm, N, C, eps); // norm(x)

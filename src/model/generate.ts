@@ -15,6 +15,7 @@ import {
   lmHead,
   planActivations,
 } from './forward';
+import type { GpuLora } from '../train/lora';
 import type { GpuModelWeights } from './weights';
 
 export interface Sampling {
@@ -62,6 +63,8 @@ export interface ModelOnGpu {
   ctx: GpuContext;
   config: ModelConfig;
   weights: GpuModelWeights;
+  /** An adapter applied on top of the frozen weights, if any. */
+  lora: GpuLora | null;
 }
 
 export async function generate(
@@ -69,7 +72,7 @@ export async function generate(
   prompts: number[][],
   options: GenerationOptions,
 ): Promise<{ samples: GeneratedSample[]; stats: GenerationStats }> {
-  const { ctx, config, weights } = model;
+  const { ctx, config, weights, lora } = model;
   const { n, maxNewTokens, sampling } = options;
   if (!prompts.length || prompts.some((p) => p.length === 0)) throw new Error('every prompt needs at least one token');
   if (n < 1 || maxNewTokens < 1) throw new Error('n and max new tokens must be at least 1');
@@ -87,7 +90,7 @@ export async function generate(
   const rowPrompt = (b: number) => Math.floor(b / n);
   const validFrom = Uint32Array.from({ length: B }, (_, b) => P - prompts[rowPrompt(b)].length);
 
-  const acts: Activations = planActivations(ctx, config, Math.max(P, B));
+  const acts: Activations = planActivations(ctx, config, Math.max(P, B), lora?.adapter.rank);
   const cache = createKvCache(ctx, config, B, S);
   const scratch = createKvCache(ctx, config, 1, S);
   const owned = [
@@ -154,7 +157,7 @@ export async function generate(
       ctx.write(promptIds, Uint32Array.from(prompt));
       ctx.write(promptPositions, Uint32Array.from(prompt, (_, t) => t));
       ctx.write(promptValidFrom, Uint32Array.of(P - len));
-      forward(ctx, acts, weights, config, scratch, promptIds, promptPositions, promptValidFrom, 1, len, P - len);
+      forward(ctx, acts, weights, lora, config, scratch, promptIds, promptPositions, promptValidFrom, 1, len, P - len);
       for (let s = 0; s < n; s++) {
         const b = p * n + s;
         ctx.copy(acts.xn, (len - 1) * C * 4, lastHidden, b * C * 4, C * 4);
@@ -178,7 +181,7 @@ export async function generate(
       }
       const slot = P + step - 1; // the slot of the token sampled last step
       ctx.write(positions, Uint32Array.from(validFrom, (v) => slot - v));
-      forward(ctx, acts, weights, config, cache, nextIds, positions, validFromGpu, B, 1, slot);
+      forward(ctx, acts, weights, lora, config, cache, nextIds, positions, validFromGpu, B, 1, slot);
       lmHead(ctx, logits, acts.xn, weights, config, B);
       sample(step);
       accept(await ctx.readU32(nextIds, B));
@@ -199,12 +202,12 @@ export async function generate(
 
 /** Logits (T, V) of every position of one sequence. */
 export async function sequenceLogits(model: ModelOnGpu, ids: number[]): Promise<Float32Array> {
-  const { ctx, config, weights } = model;
+  const { ctx, config, weights, lora } = model;
   const T = ids.length;
   if (T === 0) throw new Error('logits need at least one token id');
   if (T > config.maxPositionEmbeddings) throw new Error(`${T} tokens exceed the model's context of ${config.maxPositionEmbeddings}`);
   if (ids.some((id) => id >= config.vocabSize)) throw new Error(`token ids must be below the vocabulary size ${config.vocabSize}`);
-  const acts = planActivations(ctx, config, T);
+  const acts = planActivations(ctx, config, T, lora?.adapter.rank);
   const cache = createKvCache(ctx, config, 1, T);
   const owned = [
     ctx.upload(Uint32Array.from(ids), 'ids'),
@@ -214,7 +217,7 @@ export async function sequenceLogits(model: ModelOnGpu, ids: number[]): Promise<
   ];
   const [idsGpu, positions, validFrom, logits] = owned;
   try {
-    forward(ctx, acts, weights, config, cache, idsGpu, positions, validFrom, 1, T, 0);
+    forward(ctx, acts, weights, lora, config, cache, idsGpu, positions, validFrom, 1, T, 0);
     lmHead(ctx, logits, acts.xn, weights, config, T);
     return await ctx.readF32(logits, T * config.vocabSize);
   } finally {

@@ -139,7 +139,6 @@ const peftConfig = z.looseObject({
   rank_pattern: z.record(z.string(), z.unknown()).nullish(),
   alpha_pattern: z.record(z.string(), z.unknown()).nullish(),
   layers_to_transform: z.union([z.number().int().min(0), z.array(z.number().int().min(0))]).nullish(),
-  layer_replication: z.unknown().optional(),
   base_model_name_or_path: z.string().nullish(),
 });
 
@@ -177,7 +176,7 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
   if (c.modules_to_save?.length) unsupported(`modules_to_save ${JSON.stringify(c.modules_to_save)} (fully trained modules)`);
   if (c.rank_pattern && Object.keys(c.rank_pattern).length) unsupported('rank_pattern (a different rank per module)');
   if (c.alpha_pattern && Object.keys(c.alpha_pattern).length) unsupported('alpha_pattern (a different alpha per module)');
-  if (c.layer_replication != null) unsupported('layer_replication');
+  if ((c as Record<string, unknown>).layer_replication != null) unsupported('layer_replication');
 
   const R = c.r;
   const targets = targetsOf(c.target_modules);

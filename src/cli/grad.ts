@@ -1,0 +1,45 @@
+// `grad --model DIR --adapter DIR --data FILE [--max-len T] --out FILE`: loss and LoRA gradients of ONE batch
+// made of every row of FILE (no dropout; loss = mean over trained tokens), written as safetensors with PEFT's
+// key names plus `.grad`, and {"loss": ...} on stdout. For parity checks against other implementations.
+import { readFile, writeFile } from 'node:fs/promises';
+import { writeSafetensors } from '../model/safetensors';
+import { makeBatches } from '../train/data';
+import { examplesFromText } from '../train/examples';
+import { GpuLora } from '../train/lora';
+import { peftKey } from '../train/peft';
+import { SftStepper } from '../train/sft';
+import { numberFlag, parseFlags, requireFlag } from './args';
+import { engineWithModel, readAdapterDir } from './node-engine';
+
+export async function run(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv, { model: 'string', adapter: 'string', data: 'string', 'max-len': 'string', out: 'string' });
+  const out = requireFlag(flags.out, 'out');
+  const { engine, info } = await engineWithModel(requireFlag(flags.model, 'model'));
+  try {
+    const adapter = await readAdapterDir(requireFlag(flags.adapter, 'adapter'), engine);
+    const { examples } = examplesFromText(await readFile(requireFlag(flags.data, 'data'), 'utf8'), engine.tokenizer(), info.config.vocabSize, {
+      maxLen: numberFlag(flags['max-len'], 'max-len', 512),
+      trainOnInputs: false,
+    });
+    const [batch] = makeBatches(examples, examples.length, 0, engine.padId());
+    const model = engine.modelOnGpu();
+    const lora = GpuLora.upload(model.ctx, adapter);
+    const stepper = new SftStepper(model, lora, batch.B * batch.T, 1);
+    try {
+      const loss = await stepper.gradients(batch);
+      const grads = await lora.downloadGradients();
+      const R = adapter.rank;
+      const tensors = adapter.modules.flatMap((m, i) => [
+        { name: `${peftKey(m.layer, m.target, 'A')}.grad`, dtype: 'F32' as const, shape: [R, m.inFeatures], data: grads[i].dA },
+        { name: `${peftKey(m.layer, m.target, 'B')}.grad`, dtype: 'F32' as const, shape: [m.outFeatures, R], data: grads[i].dB },
+      ]);
+      await writeFile(out, writeSafetensors(tensors));
+      process.stdout.write(`${JSON.stringify({ loss })}\n`);
+    } finally {
+      stepper.destroy();
+      lora.destroy();
+    }
+  } finally {
+    await engine.dispose();
+  }
+}
