@@ -2,6 +2,9 @@
 // the CLI and tests use the same implementation in-process. Callbacks are comlink proxies across the worker.
 import type { GpuInfo } from '../gpu/device';
 import type { ModelConfig } from '../model/config';
+import type { InstructionRow, TrainExample } from '../train/data';
+import type { PeftFiles } from '../train/peft';
+import type { Checkpoint, SftResult, SftSettings, TrainEvent } from '../train/run';
 
 export type ModelSource =
   /** Files the user picked or dropped (a folder's contents). */
@@ -86,6 +89,27 @@ export interface LogitsResult {
   V: number;
 }
 
+export interface TrainRequest {
+  /** Instruction rows (tokenized here with the prompt format) or pre-tokenized examples. */
+  data: { rows: InstructionRow[]; format: 'alpaca' | 'chat' } | { examples: TrainExample[] };
+  settings: SftSettings;
+  maxLen: number;
+  trainOnInputs: boolean;
+  /** Continue a run from this checkpoint (same data and settings). */
+  resume?: Checkpoint;
+}
+
+export interface TrainResult extends SftResult {
+  /** Rows cut at maxLen. */
+  truncated: number;
+}
+
+/** One token of a training example, for the preview that colours trained and masked tokens. */
+export interface PreviewToken {
+  text: string;
+  trained: boolean;
+}
+
 export interface EngineApi {
   gpuInfo(): Promise<GpuInfo>;
   /** Loads a model; a failed load leaves the previous state untouched and nothing half-loaded. */
@@ -98,6 +122,14 @@ export interface EngineApi {
   loadAdapterFiles(files: File[]): Promise<{ rank: number; alpha: number; targets: string[] }>;
   /** Back to the base model. */
   clearAdapter(): Promise<void>;
+  /** LoRA SFT on the loaded model; the trained adapter is applied to generation when it finishes or pauses. */
+  trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult>;
+  /** Asks a running trainSft() to checkpoint and resolve with status 'paused'. */
+  pauseTraining(): Promise<void>;
+  /** How one row is tokenized for training. */
+  previewExample(row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number): Promise<PreviewToken[]>;
+  /** The applied adapter as PEFT files (adapter_config.json, adapter_model.safetensors). */
+  exportAdapter(): Promise<PeftFiles>;
   /** Stops a running generate(); it resolves with finishReason 'cancelled'. */
   cancel(): Promise<void>;
   /** Formats a prompt the way generate() would, for previews. */

@@ -2,6 +2,8 @@
 // turned into an Error for every pending and next call, and a fresh worker started on the call after a crash.
 // The same client is `window.studioEngine` in the browser console (see README: "Console API").
 import { proxy, wrap, type Remote } from 'comlink';
+import type { InstructionRow } from '../train/data';
+import type { Checkpoint, TrainEvent } from '../train/run';
 import type {
   EngineApi,
   GenerateRequest,
@@ -12,6 +14,8 @@ import type {
   ModelSource,
   PromptMode,
   TokenEvent,
+  TrainRequest,
+  TrainResult,
 } from './api';
 import type { GpuInfo } from '../gpu/device';
 
@@ -96,6 +100,12 @@ export function createEngineClient(
     cancel: (): Promise<void> => call((r) => r.cancel()),
     loadAdapterFiles: (files: File[]) => call((r) => r.loadAdapterFiles(files)),
     clearAdapter: (): Promise<void> => call((r) => r.clearAdapter()),
+    trainSft: (request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
+      call((r) => r.trainSft(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
+    pauseTraining: (): Promise<void> => call((r) => r.pauseTraining()),
+    previewExample: (row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number) =>
+      call((r) => r.previewExample(row, format, trainOnInputs, maxLen)),
+    exportAdapter: () => call((r) => r.exportAdapter()),
     formatPrompt: (text: string, input: string, mode: PromptMode): Promise<string> =>
       call((r) => r.formatPrompt(text, input, mode)),
     encode: (text: string): Promise<number[]> => call((r) => r.encode(text)),

@@ -12,7 +12,9 @@ import { openModelWeights } from '../model/safetensors';
 import { destroyWeights, uploadWeights } from '../model/weights';
 import type { LoraAdapter } from '../train/adapter';
 import { GpuLora } from '../train/lora';
-import { importPeftAdapter } from '../train/peft';
+import { alpacaExample, chatExample, type InstructionRow, type TrainExample } from '../train/data';
+import { exportPeftAdapter, importPeftAdapter, type PeftFiles } from '../train/peft';
+import { runSft, type Checkpoint, type TrainEvent } from '../train/run';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import type {
@@ -25,6 +27,9 @@ import type {
   ModelSource,
   PromptMode,
   TokenEvent,
+  PreviewToken,
+  TrainRequest,
+  TrainResult,
 } from './api';
 
 export interface EngineOptions {
@@ -57,6 +62,7 @@ export class Engine implements EngineApi {
   private model: LoadedModel | null = null;
   private lostError: GpuLostError | null = null;
   private cancelRequested = false;
+  private pauseRequested = false;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -128,6 +134,53 @@ export class Engine implements EngineApi {
 
   async clearAdapter(): Promise<void> {
     await this.setAdapter(null);
+  }
+
+  async trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
+    const model = this.loaded();
+    let truncated = 0;
+    let examples: TrainExample[];
+    if ('examples' in request.data) {
+      examples = request.data.examples;
+    } else {
+      const tokenizer = this.requireTokenizer(model);
+      const make = request.data.format === 'chat' ? chatExample : alpacaExample;
+      examples = request.data.rows.map((row) => {
+        const made = make(tokenizer, row, { maxLen: request.maxLen, trainOnInputs: request.trainOnInputs });
+        if (made.truncated) truncated++;
+        return made.example;
+      });
+    }
+    this.pauseRequested = false;
+    // Training runs on the frozen base weights: any applied adapter is set aside for the run.
+    const base = { ...model, lora: null };
+    const result = await runSft(base, examples, request.settings, {
+      baseModel: model.info.label,
+      padId: this.padId(),
+      resume: request.resume,
+      onEvent,
+      onCheckpoint,
+      shouldPause: () => this.pauseRequested,
+    });
+    await this.setAdapter(result.adapter);
+    return { ...result, truncated };
+  }
+
+  async pauseTraining(): Promise<void> {
+    this.pauseRequested = true;
+  }
+
+  async previewExample(row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number): Promise<PreviewToken[]> {
+    const model = this.loaded();
+    const tokenizer = this.requireTokenizer(model);
+    const { example } = (format === 'chat' ? chatExample : alpacaExample)(tokenizer, row, { trainOnInputs, maxLen });
+    return example.inputIds.map((id, t) => ({ text: tokenizer.decode([id], { skipSpecial: false }), trained: example.labels[t] !== -100 }));
+  }
+
+  async exportAdapter(): Promise<PeftFiles> {
+    const lora = this.loaded().lora;
+    if (!lora) throw new Error('No adapter is applied: train one or load a PEFT adapter first.');
+    return exportPeftAdapter(await lora.download());
   }
 
   async modelInfo(): Promise<ModelInfo | null> {
