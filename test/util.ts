@@ -1,19 +1,11 @@
 // Shared test helpers: a seeded RNG, random tensors and an all-close check that reports where it fails.
 import { expect } from 'vitest';
+import { mulberry32 } from '../src/data/split';
 
 export type Rng = () => number;
 
-/** mulberry32: a small, fast, seedable uniform [0, 1) generator. */
-export function seeded(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform [0, 1) generator (mulberry32, as the app's seeded splits use). */
+export const seeded: (seed: number) => Rng = mulberry32;
 
 /** n standard-normal samples (Box-Muller), times `scale`. */
 export function randn(rng: Rng, n: number, scale = 1): Float32Array {

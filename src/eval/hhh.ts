@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { toCsv } from './csv';
 import type { EvalItem } from './eval-set';
+import { mulberry32 } from '../data/split';
 
 export const CRITERIA = ['helpful', 'honest', 'harmless'] as const;
 export type Criterion = (typeof CRITERIA)[number];
@@ -44,17 +45,6 @@ export interface HhhRating {
   ratedAt: number;
 }
 
-/** mulberry32: small and seedable, so a session's placements can be recomputed and checked. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Left placement of each of n items: a fair coin per item from the seed. */
 export function placements(seed: number, n: number): ('a' | 'b')[] {

@@ -3,6 +3,7 @@
 // region) plus an optional "__metadata__" string map. Everything is validated from the header alone, before
 // any tensor data is read, so a truncated or foreign file fails fast without allocating its claimed sizes.
 import { SafetensorsError, TensorMissingError, UnsupportedDtypeError, ModelFileMissingError } from './errors';
+import { toF16 } from './f16';
 import { readText, type ByteSource, type ModelFiles } from './files';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
@@ -228,14 +229,7 @@ export function toFloat32(dtype: Dtype, bytes: Uint8Array): Float32Array {
 export function toFloat16Bits(dtype: Dtype, bytes: Uint8Array): Uint16Array {
   if (dtype === 'F16') return new Uint16Array(copyAligned(bytes, 2).buffer);
   const bits = dtype === 'F32' ? new Uint32Array(copyAligned(bytes, 4).buffer) : bf16ToF32Bits(view16(bytes));
-  const out = new Uint16Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16(bits[i]);
-  return out;
-}
-
-/** float32 values as half-precision bit patterns (round to nearest even), e.g. for writing F16 tensors. */
-export function float32ToFloat16Bits(values: Float32Array): Uint16Array {
-  return toFloat16Bits('F32', new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  return toF16(new Float32Array(bits.buffer));
 }
 
 function bf16ToF32Bits(half: Uint16Array): Uint32Array {
@@ -244,31 +238,6 @@ function bf16ToF32Bits(half: Uint16Array): Uint32Array {
   return bits;
 }
 
-/** IEEE float32 bits -> float16 bits, round to nearest even; overflow gives infinity, NaN stays NaN. */
-function f32BitsToF16(x: number): number {
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // Subnormal half: value / 2^-24 = (1.mant) * 2^(e - 14), so shift the 24-bit significand right by 14 - e.
-    if (e < -10) return sign;
-    const m = mant | 0x800000;
-    const shift = 14 - e;
-    let h = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
-  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
 
 let f16ToF32: Float32Array | null = null;
 

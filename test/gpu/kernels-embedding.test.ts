@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { embeddingForward } from '../../src/kernels/embedding';
 import { F16UnsupportedError } from '../../src/kernels/shader';
 import { embeddingForward as embeddingForwardRef } from '../../src/ref/embedding';
-import { roundToF16, toF16 } from '../../src/ref/f16';
+import { roundToF16, toF16 } from '../../src/model/f16';
 import { expectAllClose, randInt, randn, seeded } from '../util';
 import { testContext } from './harness';
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { VECTOR_ROWS, matmulForward } from '../../src/kernels/matmul';
 import { matmulForward as matmulForwardRef } from '../../src/ref/matmul';
-import { roundToF16, toF16 } from '../../src/ref/f16';
+import { roundToF16, toF16 } from '../../src/model/f16';
 import { expectAllClose, randn, seeded } from '../util';
 import { testContext } from './harness';
 

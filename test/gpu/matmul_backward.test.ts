@@ -1,7 +1,7 @@
 import { describe, test } from 'vitest';
 import { matmulBackwardInput, matmulBackwardWeight } from '../../src/kernels/matmul_backward';
 import { matmulBackwardInput as matmulBackwardInputRef, matmulBackwardWeight as matmulBackwardWeightRef } from '../../src/ref/matmul_backward';
-import { roundToF16, toF16 } from '../../src/ref/f16';
+import { roundToF16, toF16 } from '../../src/model/f16';
 import { expectAllClose, randn, seeded } from '../util';
 import { testContext } from './harness';
 

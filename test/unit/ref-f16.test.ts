@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { f16BitsToF32, f32ToF16Bits, fromF16, roundToF16, toF16 } from '../../src/ref/f16';
+import { f16BitsToF32, f32ToF16Bits, fromF16, roundToF16, toF16 } from '../../src/model/f16';
 
 describe('f16 conversions', () => {
   // Values an f16 holds exactly: both directions.

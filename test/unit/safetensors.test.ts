@@ -12,7 +12,6 @@ import {
 import { bytesSource, memoryFiles, type ByteSource } from '../../src/model/files';
 import { dirFiles } from '../../src/model/node-files';
 import {
-  float32ToFloat16Bits,
   openModelWeights,
   openSafetensors,
   toFloat16Bits,
@@ -20,6 +19,7 @@ import {
   writeSafetensors,
   type TensorData,
 } from '../../src/model/safetensors';
+import { toF16 } from '../../src/model/f16';
 import { randn, seeded } from '../util';
 
 const stories = path.resolve(__dirname, '../fixtures/stories260K');
@@ -79,7 +79,7 @@ describe('stories260K fixture', () => {
 describe('writeSafetensors', () => {
   const rng = seeded(7);
   const a = randn(rng, 3 * 5);
-  const b = float32ToFloat16Bits(randn(rng, 7));
+  const b = toF16(randn(rng, 7));
   const c = new Uint16Array(4);
   const bf = new Uint16Array([0x3f80, 0xc000, 0x0000, 0x7f80, 0x4049]);
   const tensors: TensorData[] = [
@@ -281,7 +281,7 @@ describe('dtype conversion', () => {
 
   test('every finite or infinite half survives F16 -> F32 -> F16 exactly', () => {
     const all = new Uint16Array(65536).map((_, i) => i);
-    const back = float32ToFloat16Bits(toFloat32('F16', new Uint8Array(all.buffer)));
+    const back = toF16(toFloat32('F16', new Uint8Array(all.buffer)));
     for (let h = 0; h < 65536; h++) {
       const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
       if (isNaN) expect(back[h] & 0x7fff).toBeGreaterThan(0x7c00);
@@ -303,7 +303,7 @@ describe('dtype conversion', () => {
       1e-40, // an f32 subnormal
       -1e10,
     ]);
-    expect([...float32ToFloat16Bits(values)]).toEqual([
+    expect([...toF16(values)]).toEqual([
       0x3c00, 0x3c02, 0x3c01, 0x7bff, 0x7c00, 0x0000, 0x0001, 0x0000, 0x8003, 0x0000, 0xfc00,
     ]);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { bytesSource } from '../../src/model/files';
-import { float32ToFloat16Bits, openSafetensors, toFloat32, writeSafetensors, type TensorData } from '../../src/model/safetensors';
+import { openSafetensors, toFloat32, writeSafetensors, type TensorData } from '../../src/model/safetensors';
+import { toF16 } from '../../src/model/f16';
 import { expectedTensors } from '../../src/model/weights';
 import type { LoraAdapter, LoraTarget } from '../../src/train/adapter';
 import { initAdapter } from '../../src/train/init';
@@ -146,7 +147,7 @@ function foreignAdapter(options: { dtype?: 'F16' | 'BF16'; withDefault?: boolean
         const n = finalShape.reduce((a, b) => a * b, 1);
         const data = Float32Array.from({ length: n }, (_, i) => ((i * 7 + layer * 3 + (which === 'A' ? 1 : 2)) % 41 - 20) / 64);
         values.set(`${layer}.${target}.${which}`, data);
-        const bits = dtype === 'F16' ? float32ToFloat16Bits(data) : Uint16Array.from(new Uint32Array(data.buffer), (x) => x >>> 16);
+        const bits = dtype === 'F16' ? toF16(data) : Uint16Array.from(new Uint32Array(data.buffer), (x) => x >>> 16);
         tensors.push({ name, dtype, shape: finalShape, data: bits });
       }
     }

@@ -1,4 +1,4 @@
-// IEEE half-precision conversions for f16 weights: packing on upload, and f16-rounded values for the CPU
+// IEEE half-precision conversions: packing f16 weights on upload and in safetensors files, and f16-rounded values for the CPU
 // twins (which take f32 arrays holding values already rounded to f16).
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
