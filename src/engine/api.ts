@@ -130,6 +130,8 @@ export interface EngineApi {
   previewExample(row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number): Promise<PreviewToken[]>;
   /** The applied adapter as PEFT files (adapter_config.json, adapter_model.safetensors). */
   exportAdapter(): Promise<PeftFiles>;
+  /** The base weights with the applied adapter merged in, as a model.safetensors file. */
+  exportMergedWeights(): Promise<Uint8Array>;
   /** Stops a running generate(); it resolves with finishReason 'cancelled'. */
   cancel(): Promise<void>;
   /** Formats a prompt the way generate() would, for previews. */

@@ -106,6 +106,7 @@ export function createEngineClient(
     previewExample: (row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number) =>
       call((r) => r.previewExample(row, format, trainOnInputs, maxLen)),
     exportAdapter: () => call((r) => r.exportAdapter()),
+    exportMergedWeights: (): Promise<Uint8Array> => call((r) => r.exportMergedWeights()),
     formatPrompt: (text: string, input: string, mode: PromptMode): Promise<string> =>
       call((r) => r.formatPrompt(text, input, mode)),
     encode: (text: string): Promise<number[]> => call((r) => r.encode(text)),

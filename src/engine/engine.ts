@@ -8,12 +8,12 @@ import { browserFiles, readBytes, readText, type ModelFiles } from '../model/fil
 import type { FileCache } from '../model/file-cache';
 import { generate, sequenceLogits, type ModelOnGpu } from '../model/generate';
 import { hubFiles } from '../model/hub';
-import { openModelWeights } from '../model/safetensors';
-import { destroyWeights, uploadWeights } from '../model/weights';
+import { openModelWeights, toFloat32 } from '../model/safetensors';
+import { destroyWeights, expectedTensors, uploadWeights } from '../model/weights';
 import type { LoraAdapter } from '../train/adapter';
 import { GpuLora } from '../train/lora';
 import { alpacaExample, chatExample, type InstructionRow, type TrainExample } from '../train/data';
-import { exportPeftAdapter, importPeftAdapter, type PeftFiles } from '../train/peft';
+import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, type PeftFiles } from '../train/peft';
 import { runSft, type Checkpoint, type TrainEvent } from '../train/run';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
@@ -41,6 +41,8 @@ export interface EngineOptions {
 interface LoadedModel extends ModelOnGpu {
   info: ModelInfo;
   tokenizer: TextTokenizer | null;
+  /** Where the weights came from, read again only to export merged weights. */
+  files: ModelFiles;
 }
 
 export class NoModelError extends Error {
@@ -102,7 +104,7 @@ export class Engine implements EngineApi {
       weightDtype: weights.dtype,
       gpuBytes: weights.bytes,
     };
-    this.model = { ctx, config, weights, tokenizer, info, lora: null };
+    this.model = { ctx, config, weights, tokenizer, info, lora: null, files };
     this.lostError = null;
     return info;
   }
@@ -175,6 +177,20 @@ export class Engine implements EngineApi {
     const tokenizer = this.requireTokenizer(model);
     const { example } = (format === 'chat' ? chatExample : alpacaExample)(tokenizer, row, { trainOnInputs, maxLen });
     return example.inputIds.map((id, t) => ({ text: tokenizer.decode([id], { skipSpecial: false }), trained: example.labels[t] !== -100 }));
+  }
+
+  /** The base weights with the applied adapter merged in (W + alpha/r * B @ A), as one f32 safetensors file. */
+  async exportMergedWeights(): Promise<Uint8Array> {
+    const model = this.loaded();
+    if (!model.lora) throw new Error('No adapter is applied: train one or load a PEFT adapter first.');
+    const source = await openModelWeights(model.files);
+    const base = new Map<string, Float32Array>();
+    const shapes = new Map<string, number[]>();
+    for (const { name, shape } of expectedTensors(model.config)) {
+      base.set(name, toFloat32(source.tensors.get(name)!.dtype, await source.read(name)));
+      shapes.set(name, shape);
+    }
+    return exportMergedSafetensors(mergeAdapter(base, await model.lora.download()), shapes);
   }
 
   async exportAdapter(): Promise<PeftFiles> {

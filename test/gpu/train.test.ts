@@ -87,7 +87,12 @@ describe('LoRA training on the GPU', () => {
     const mergedDir = await mkdtemp(path.join(tmpdir(), 'merged-'));
     await writeFile(path.join(mergedDir, 'config.json'), await readFile(path.join(model.dir, 'config.json')));
     const shapes = new Map(expectedTensors(config).map((t) => [t.name, t.shape]));
-    await writeFile(path.join(mergedDir, 'model.safetensors'), exportMergedSafetensors(merged, shapes));
+    const mergedBytes = exportMergedSafetensors(merged, shapes);
+    await writeFile(path.join(mergedDir, 'model.safetensors'), mergedBytes);
+    // The engine's own merged export (what the Train page downloads) is the same file.
+    await engine.loadFiles(dirFiles(model.dir));
+    await engine.setAdapter(adapter);
+    expect(Buffer.from(await engine.exportMergedWeights()).equals(Buffer.from(mergedBytes))).toBe(true);
 
     const ids = '1,5,9,14,2,77,31';
     const out = await mkdtemp(path.join(tmpdir(), 'logits-'));
