@@ -26,7 +26,7 @@ export async function run(argv: string[]): Promise<void> {
     const lora = GpuLora.upload(model.ctx, adapter);
     const stepper = new SftStepper(model, lora, batch.B * batch.T, 1);
     try {
-      const loss = await stepper.gradients(batch);
+      const loss = await stepper.gradients([batch]);
       const grads = await lora.downloadGradients();
       const R = adapter.rank;
       const tensors = adapter.modules.flatMap((m, i) => [

@@ -152,11 +152,10 @@ export class SftStepper {
     return tokens ? sum / tokens : NaN;
   }
 
-  /** Loss and LoRA gradients of one batch, no dropout and no update (for parity checks). */
-  async gradients(batch: Batch): Promise<number> {
-    const trained = this.record([batch], { backward: true, dropoutSeed: 0, dropout: 0 });
-    const loss = await this.finish([batch], trained, true);
-    return loss!;
+  /** Loss and LoRA gradients (left in the adapter's d buffers) of micro-batches, no dropout, no update. */
+  async gradients(batches: Batch[]): Promise<number> {
+    const trained = this.record(batches, { backward: true, dropoutSeed: 0, dropout: 0 });
+    return (await this.finish(batches, trained, true))!;
   }
 
   destroy(): void {

@@ -18,7 +18,7 @@ import { exportPeftAdapter, exportMergedSafetensors, mergeAdapter } from '../../
 import { SftStepper } from '../../src/train/sft';
 import { expectedTensors } from '../../src/model/weights';
 import { tinyConfig, writeRandomModel } from '../fixtures/random-model';
-import { randInt, seeded } from '../util';
+import { expectAllClose, randInt, seeded } from '../util';
 import { cli } from './cli';
 
 const engine = new Engine({ gpu: nodeGpu, hubCache: memoryCache() });
@@ -51,7 +51,7 @@ describe('LoRA training on the GPU', () => {
     const lossWith = async (a: LoraAdapter) => {
       const lora = GpuLora.upload(engine.modelOnGpu().ctx, a);
       const stepper = new SftStepper(engine.modelOnGpu(), lora, batch.B * batch.T, 1);
-      const loss = await stepper.gradients(batch);
+      const loss = await stepper.gradients([batch]);
       const grads = await lora.downloadGradients();
       stepper.destroy();
       lora.destroy();
@@ -72,6 +72,30 @@ describe('LoRA training on the GPU', () => {
       }
     }
     expect(checked).toBe(adapter.modules.length * 2);
+  });
+
+  test('gradient accumulation over two micro-batches equals one batch of the same rows', async () => {
+    const config = tinyConfig();
+    const model = await writeRandomModel(config, 8);
+    await engine.loadFiles(dirFiles(model.dir));
+    const adapter = randomAdapter(config);
+    const examples = randomExamples(4, config.vocabSize, 3);
+    const run = async (batches: ReturnType<typeof makeBatches>) => {
+      const lora = GpuLora.upload(engine.modelOnGpu().ctx, adapter);
+      const stepper = new SftStepper(engine.modelOnGpu(), lora, Math.max(...batches.map((b) => b.B * b.T)), batches.length);
+      const loss = await stepper.gradients(batches);
+      const grads = await lora.downloadGradients();
+      stepper.destroy();
+      lora.destroy();
+      return { loss, grads };
+    };
+    const whole = await run(makeBatches(examples, 4, 0, 0));
+    const halves = await run([...makeBatches(examples.slice(0, 2), 2, 0, 0), ...makeBatches(examples.slice(2), 2, 0, 0)]);
+    expect(halves.loss).toBeCloseTo(whole.loss, 5);
+    whole.grads.forEach((g, i) => {
+      expectAllClose(halves.grads[i].dA, g.dA, { atol: 1e-6, rtol: 1e-3 });
+      expectAllClose(halves.grads[i].dB, g.dB, { atol: 1e-6, rtol: 1e-3 });
+    });
   });
 
   test('logits with an adapter equal the logits of the merged weights; grad writes PEFT keys + .grad', async () => {
