@@ -1,13 +1,29 @@
-// `npm run bench -- --model DIR [--n 4] [--prompt-tokens 64] [--new-tokens 32]`: prefill and decode tokens/s
-// at batch 1 and batch n, and the hardware-independent counts: dispatches and queue submits per decode step.
-import { numberFlag, parseFlags, requireFlag } from './args';
+// `npm run bench -- --model DIR [--n 4] [--prompt-tokens 64] [--new-tokens 32] [--train-batch 4] [--train-len 128]
+// [--train-steps 4]`: prefill and decode tokens/s at batch 1 and batch n, LoRA training tokens/s, and the
+// hardware-independent counts: dispatches and queue submits per decode step; dispatches, submits, bytes uploaded
+// and bytes read back per optimizer step.
+import type { GpuStats } from '../gpu/context';
+import type { ModelOnGpu } from '../model/generate';
+import { makeBatches } from '../train/data';
+import { initAdapter } from '../train/init';
+import { GpuLora } from '../train/lora';
+import { defaultSftSettings } from '../train/run';
+import { SftStepper } from '../train/sft';
+import { UsageError, numberFlag, parseFlags, requireFlag } from './args';
 import { engineWithModel } from './node-engine';
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2), { model: 'string', n: 'string', 'prompt-tokens': 'string', 'new-tokens': 'string' });
+  const flags = parseFlags(process.argv.slice(2), {
+    model: 'string', n: 'string', 'prompt-tokens': 'string', 'new-tokens': 'string',
+    'train-batch': 'string', 'train-len': 'string', 'train-steps': 'string',
+  });
   const n = numberFlag(flags.n, 'n', 4);
   const promptTokens = numberFlag(flags['prompt-tokens'], 'prompt-tokens', 64);
   const newTokens = numberFlag(flags['new-tokens'], 'new-tokens', 32);
+  const trainBatch = positiveInt(flags['train-batch'], 'train-batch', 4, 1);
+  const trainLen = positiveInt(flags['train-len'], 'train-len', 128, 2);
+  // At least one step without the loss readback and the one that reads it.
+  const trainSteps = positiveInt(flags['train-steps'], 'train-steps', 4, 2);
   const { engine, info } = await engineWithModel(requireFlag(flags.model, 'model'));
   const gpu = await engine.gpuInfo();
   // A fixed pseudo-random prompt of ordinary (non-special) ids.
@@ -40,9 +56,80 @@ async function main(): Promise<void> {
     new_tokens: newTokens,
     generation: rows,
     batch_speedup: round(rows[1].decode_tokens_per_s / rows[0].decode_tokens_per_s),
+    training: await benchTraining(engine.modelOnGpu(), trainBatch, trainLen, trainSteps),
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   await engine.dispose();
+}
+
+/**
+ * LoRA SFT at the trainer's defaults (rank 8, alpha 16, dropout, q/k/v/o) on one synthetic pre-tokenized batch of
+ * B rows x T tokens, every token trained. After a warm-up step (pipeline compilation), `steps` timed steps; only
+ * the last reads the loss back, as a run that logs every `steps` steps would. Counts are ctx.stats deltas.
+ */
+async function benchTraining(model: ModelOnGpu, B: number, T: number, steps: number) {
+  const { ctx, config } = model;
+  const settings = defaultSftSettings;
+  // Ordinary (non-special) ids after BOS, as in the generation prompt.
+  const V = config.vocabSize;
+  const examples = Array.from({ length: B }, (_, b) => {
+    const ids = Array.from({ length: T }, (_, t) => (t === 0 ? config.bosTokenId : 3 + ((b * 104729 + t * 7919) % (V - 3))));
+    return { inputIds: ids, labels: ids };
+  });
+  const [batch] = makeBatches(examples, B, settings.seed, 0);
+  const adapter = initAdapter(config, settings, 'bench', settings.seed);
+  const lora = GpuLora.upload(ctx, adapter);
+  const stepper = new SftStepper(model, lora, B * T, 1);
+  const optimizer = { beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm };
+  const step = (i: number, readLoss: boolean) => stepper.step([batch], settings.lr, i, optimizer, settings.seed + i, readLoss);
+  try {
+    await step(1, true); // warm-up: pipeline compilation
+    let quiet: GpuStats | null = null; // a step that does not read the loss
+    let reading: GpuStats | null = null; // the step that does
+    let loss: number | null = null;
+    const start = performance.now();
+    for (let i = 2; i < steps + 2; i++) {
+      const before = { ...ctx.stats };
+      const last = i === steps + 1;
+      loss = await step(i, last);
+      const delta = statsDelta(ctx.stats, before);
+      if (last) reading = delta;
+      else quiet ??= delta;
+    }
+    // The last step's readback waited for every submitted step.
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      batch: B,
+      tokens_per_row: T,
+      rank: settings.rank,
+      targets: settings.targets,
+      lora_parameters: adapter.modules.reduce((a, m) => a + m.A.length + m.B.length, 0),
+      steps,
+      tokens_per_s: round((steps * batch.tokens) / seconds),
+      ms_per_step: round((seconds * 1000) / steps),
+      loss: loss === null ? null : round(loss),
+      per_step: quiet && { dispatches: quiet.dispatches, submits: quiet.submits, bytes_uploaded: quiet.bytesUploaded, bytes_read: quiet.bytesRead },
+      per_step_reading_loss: reading && { dispatches: reading.dispatches, submits: reading.submits, bytes_uploaded: reading.bytesUploaded, bytes_read: reading.bytesRead },
+    };
+  } finally {
+    stepper.destroy();
+    lora.destroy();
+  }
+}
+
+function statsDelta(after: GpuStats, before: GpuStats): GpuStats {
+  return {
+    dispatches: after.dispatches - before.dispatches,
+    submits: after.submits - before.submits,
+    bytesUploaded: after.bytesUploaded - before.bytesUploaded,
+    bytesRead: after.bytesRead - before.bytesRead,
+  };
+}
+
+function positiveInt(value: string | undefined, name: string, fallback: number, min: number): number {
+  const x = numberFlag(value, name, fallback);
+  if (!Number.isSafeInteger(x) || x < min) throw new UsageError(`--${name} must be an integer of at least ${min}, got ${x}`);
+  return x;
 }
 
 function round(x: number): number {
