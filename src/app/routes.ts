@@ -12,6 +12,7 @@ export const routes: Route[] = [
   { path: 'datasets', title: 'Datasets', load: () => import('./pages/DatasetsPage.svelte') },
   { path: 'teacher', title: 'Teacher', load: () => import('./pages/TeacherPage.svelte') },
   { path: 'playground', title: 'Playground', load: () => import('./pages/PlaygroundPage.svelte') },
+  { path: 'train', title: 'Train', load: () => import('./pages/TrainPage.svelte') },
   { path: 'evaluate', title: 'Evaluate', load: () => import('./pages/EvaluatePage.svelte') },
   { path: 'human-eval', title: 'Human eval', load: () => import('./pages/HumanEvalPage.svelte') },
   { path: 'reports', title: 'Reports', load: () => import('./pages/ReportsPage.svelte') },

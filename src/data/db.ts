@@ -1,9 +1,9 @@
 // StudioDB: the one IndexedDB schema of the studio. Every store, key and index is typed here; the schema
 // grows only by appending a migration, so a browser holding version N upgrades through N+1..latest in order.
-// Later stores (training runs, checkpoints, evaluations) are added the same way.
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { DatasetMeta, DatasetRecord } from './types';
 import type { CacheEntry, JobItem, JobRecord } from '../teacher/types';
+import type { CheckpointRecord, RunDataRecord, RunRecord } from './runs';
 
 export interface StudioDB extends DBSchema {
   datasets: { key: string; value: DatasetMeta; indexes: { byCreated: number } };
@@ -15,6 +15,12 @@ export interface StudioDB extends DBSchema {
   /** Job rows keyed by [jobId, index]. */
   jobItems: { key: [string, number]; value: JobItem; indexes: { byJobStatus: [string, string] } };
   requestCache: { key: string; value: CacheEntry };
+  /** Training runs: settings, data reference, status and their curves. */
+  runs: { key: string; value: RunRecord; indexes: { byCreated: number } };
+  /** A run's latest checkpoint (adapter + optimizer state), keyed by [runId, step]. */
+  checkpoints: { key: [string, number]; value: CheckpointRecord };
+  /** Pre-tokenized rows a run was started from, kept so it can resume on the same data. */
+  runData: { key: string; value: RunDataRecord };
 }
 
 export const DEFAULT_DB_NAME = 'instruct-studio';
@@ -35,6 +41,12 @@ const migrations: Migration[] = [
     db.createObjectStore('jobs', { keyPath: 'id' }).createIndex('byCreated', 'createdAt');
     db.createObjectStore('jobItems', { keyPath: ['jobId', 'index'] }).createIndex('byJobStatus', ['jobId', 'status']);
     db.createObjectStore('requestCache', { keyPath: 'key' });
+  },
+  // 3: training runs, their checkpoints, and the pre-tokenized data of runs started from a file.
+  (db) => {
+    db.createObjectStore('runs', { keyPath: 'id' }).createIndex('byCreated', 'createdAt');
+    db.createObjectStore('checkpoints', { keyPath: ['runId', 'step'] });
+    db.createObjectStore('runData', { keyPath: 'runId' });
   },
 ];
 

@@ -1,0 +1,140 @@
+// The Train page on stories260K picked as local files: 16 pre-tokenized rows (from the goldens' greedy story),
+// a token preview that marks the masked prompt, LoRA training whose loss chart fills and falls, a page reload
+// after a checkpoint, and a resume that continues from the checkpoint step (not step 0) to a low loss.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openStudio, type Studio } from './harness';
+import { goldens, loadStoriesFromFiles } from './ui';
+
+const TOTAL_STEPS = 12;
+
+/** 16 windows of the greedy story, the first 3 positions of each masked (as test/gpu/train.test.ts). */
+function storyRows(): string {
+  const story = goldens.greedy_from_bos_39;
+  return Array.from({ length: 16 }, (_, i) => {
+    const ids = [1, ...story.slice(1 + i, 9 + i)];
+    return JSON.stringify({ input_ids: ids, labels: ids.map((id, t) => (t < 3 ? -100 : id)) });
+  }).join('\n');
+}
+
+/** The train-loss points the loss chart draws, as {x: step, y: loss}. */
+function lossPoints(page: Page): Promise<{ x: number; y: number }[]> {
+  return page
+    .locator('figure[data-title="Loss"] circle[data-series="train loss"]')
+    .evaluateAll((circles) => circles.map((c) => ({ x: Number(c.getAttribute('data-x')), y: Number(c.getAttribute('data-y')) })));
+}
+
+async function checkpointStep(page: Page): Promise<number | null> {
+  const text = await page.locator('[data-value="checkpoint"]').innerText();
+  const match = /step (\d+)/.exec(text);
+  return match ? Number(match[1]) : null;
+}
+
+describe('Train page with stories260K from local files', () => {
+  let studio: Studio;
+
+  beforeAll(async () => {
+    studio = await openStudio();
+    await studio.open('train');
+    await loadStoriesFromFiles(studio.page);
+  });
+
+  afterAll(async () => {
+    await studio?.close();
+  });
+
+  test('pre-tokenized rows preview with the prompt masked; a bad row is refused with its line', async () => {
+    const { page } = studio;
+    await page.getByRole('radio', { name: 'Pre-tokenized JSONL' }).check();
+    const file = page.getByLabel('Pre-tokenized JSONL file');
+    await file.setInputFiles({ name: 'bad.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from('{"input_ids": [1, 2], "labels": [1, 2]}\n{"input_ids": [1, 9999], "labels": [1, 2]}\n') });
+    await page.getByRole('region', { name: 'Data', exact: true }).getByRole('alert').filter({ hasText: 'line 2' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(true);
+
+    await file.setInputFiles({ name: 'rows.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(storyRows()) });
+    await page.getByText('16 rows to train on').waitFor();
+    const tokens = page.getByLabel('Tokens of the row').locator('span');
+    await tokens.first().waitFor();
+    const trained = await tokens.evaluateAll((spans) => spans.map((s) => s.getAttribute('data-trained')));
+    expect(trained).toEqual(['false', 'false', 'false', 'true', 'true', 'true', 'true', 'true', 'true']);
+    expect(await tokens.first().innerText()).toBe('1');
+    expect(studio.errors).toEqual([]);
+  });
+
+  test('invalid hyperparameters are named and block the start', async () => {
+    const { page } = studio;
+    const form = page.getByRole('form', { name: 'Hyperparameters' });
+    await form.getByLabel('Dropout').fill('1.5');
+    await form.getByText('Dropout must be a number from 0 up to, not including, 1.').waitFor();
+    expect(await form.getByLabel('Dropout').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(true);
+    await form.getByLabel('Dropout').fill('0');
+    expect(await form.getByLabel('Dropout').getAttribute('aria-invalid')).toBeNull();
+  });
+
+  test('training fills a falling loss curve; after a reload it resumes from the checkpoint and finishes low', async () => {
+    const { page } = studio;
+    const form = page.getByRole('form', { name: 'Hyperparameters' });
+    await form.getByLabel('Rank r').fill('16');
+    await form.getByLabel('Alpha').fill('32');
+    await form.getByLabel('Dropout').fill('0');
+    for (const target of ['q', 'k', 'v', 'o', 'gate', 'up', 'down']) await form.getByRole('checkbox', { name: target, exact: true }).check();
+    await form.getByLabel('Learning rate').fill('0.01');
+    await form.getByRole('radio', { name: 'Steps' }).check();
+    await form.getByLabel('Number of steps').fill(String(TOTAL_STEPS));
+    await form.getByLabel('Batch size').fill('16');
+    await form.getByLabel('Checkpoint every').fill('2');
+    // Enter in a field submits the form.
+    await form.getByLabel('Checkpoint every').press('Enter');
+
+    const monitor = page.getByRole('region', { name: /rows\.jsonl/ });
+    await monitor.getByText('training', { exact: true }).waitFor({ timeout: 120_000 });
+    await expect.poll(() => checkpointStep(page), { timeout: 600_000, interval: 500 }).toBeGreaterThanOrEqual(4);
+
+    const before = await lossPoints(page);
+    expect(before.length).toBeGreaterThanOrEqual(4);
+    expect(before.map((p) => p.x)).toEqual(before.map((_, i) => i + 1));
+    expect(before.at(-1)!.y).toBeLessThan(before[0].y);
+    const seenCheckpoint = (await checkpointStep(page))!;
+    expect(seenCheckpoint).toBeLessThan(TOTAL_STEPS);
+
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Pipeline' }).waitFor();
+    const resume = monitor.getByRole('button', { name: /^Resume from step \d+$/ });
+    await resume.waitFor();
+    const resumeStep = Number(/\d+/.exec(await resume.innerText())![0]);
+    expect(resumeStep).toBeGreaterThanOrEqual(seenCheckpoint);
+    expect(resumeStep % 2).toBe(0);
+    expect(await monitor.getByText('interrupted', { exact: true }).count()).toBe(1);
+    // The stored curve reaches the checkpoint and holds the losses seen before the reload.
+    const stored = await lossPoints(page);
+    expect(stored.map((p) => p.x)).toEqual(Array.from({ length: resumeStep }, (_, i) => i + 1));
+    expect(stored.slice(0, before.length)).toEqual(before.slice(0, resumeStep));
+
+    await loadStoriesFromFiles(page);
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      Object.assign(window, { seenSteps: seen });
+      new MutationObserver(() => {
+        const text = document.querySelector('[aria-label="Step"]')?.textContent ?? '';
+        if (seen.at(-1) !== text) seen.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await resume.click();
+    await monitor.getByText('finished', { exact: true }).waitFor({ timeout: 600_000 });
+
+    const seen = await page.evaluate(() => (window as unknown as { seenSteps: string[] }).seenSteps);
+    const steps = seen.map((s) => Number(/Step (\d+)/.exec(s)?.[1] ?? NaN)).filter((n) => !Number.isNaN(n));
+    expect(steps.length, `step counter texts: ${seen.join(' | ')}`).toBeGreaterThan(0);
+    expect(Math.min(...steps), `step counter texts: ${seen.join(' | ')}`).toBeGreaterThanOrEqual(resumeStep);
+    expect(steps.at(-1)).toBe(TOTAL_STEPS);
+
+    const after = await lossPoints(page);
+    expect(after.map((p) => p.x)).toEqual(Array.from({ length: TOTAL_STEPS }, (_, i) => i + 1));
+    expect(after.slice(0, resumeStep)).toEqual(stored);
+    expect(after.at(-1)!.y).toBeLessThan(0.3);
+    expect(after.at(-1)!.y).toBeLessThan(after[0].y / 10);
+    expect(await monitor.locator('[data-value="checkpoint"]').innerText()).toBe(`step ${TOTAL_STEPS}`);
+    expect(studio.errors).toEqual([]);
+  }, 1_500_000);
+});
