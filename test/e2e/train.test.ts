@@ -1,10 +1,13 @@
 // The Train page on stories260K picked as local files: 16 pre-tokenized rows (from the goldens' greedy story),
 // a token preview that marks the masked prompt, LoRA training whose loss chart fills and falls, a page reload
 // after a checkpoint, and a resume that continues from the checkpoint step (not step 0) to a low loss.
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Download, Page } from 'playwright-core';
+import { bytesSource } from '../../src/model/files';
+import { openSafetensors } from '../../src/model/safetensors';
 import { openStudio, type Studio } from './harness';
-import { goldens, loadStoriesFromFiles } from './ui';
+import { goldens, loadStoriesFromFiles, parseShownIds } from './ui';
 
 const TOTAL_STEPS = 12;
 
@@ -137,4 +140,44 @@ describe('Train page with stories260K from local files', () => {
     expect(await monitor.locator('[data-value="checkpoint"]').innerText()).toBe(`step ${TOTAL_STEPS}`);
     expect(studio.errors).toEqual([]);
   }, 1_500_000);
+
+  test('the finished run exports PEFT files, which the playground loads and compares with the base model', async () => {
+    const { page } = studio;
+    const downloads: Download[] = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.getByRole('row', { name: /rows\.jsonl/ }).getByRole('button', { name: 'Export adapter' }).click();
+    await expect.poll(() => downloads.length).toBe(2);
+    const files = new Map(await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), await readFile((await d.path())!)] as const)));
+    const config = JSON.parse(files.get('adapter_config.json')!.toString('utf8'));
+    expect(config).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 16, lora_alpha: 32, lora_dropout: 0, bias: 'none' });
+    expect(config.target_modules).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
+    const weights = await openSafetensors(bytesSource('adapter_model.safetensors', new Uint8Array(files.get('adapter_model.safetensors')!)));
+    expect(weights.tensors.size).toBe(5 * 7 * 2);
+    expect(weights.tensors.get('base_model.model.model.layers.4.mlp.down_proj.lora_A.weight')?.shape).toEqual([16, 172]);
+    expect(weights.tensors.get('base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight')?.shape).toEqual([32, 16]);
+
+    await page.getByRole('link', { name: 'Playground' }).click();
+    const panel = page.getByRole('region', { name: 'Adapter', exact: true });
+    // Training left its adapter applied.
+    await panel.getByRole('status').filter({ hasText: 'rows.jsonl' }).waitFor();
+    await panel.getByRole('button', { name: 'Use base model' }).click();
+    await panel.getByText('Base model, no adapter.').waitFor();
+    await panel.getByLabel('Adapter files').setInputFiles(downloads.map((d) => ({ name: d.suggestedFilename(), mimeType: 'application/octet-stream', buffer: files.get(d.suggestedFilename())! })));
+    await panel.getByRole('status').filter({ hasText: 'r 16 · alpha 32' }).waitFor({ timeout: 60_000 });
+
+    const expected = goldens.greedy_from_bos_39.slice(1, 17);
+    await page.getByLabel('Prompt token ids').fill(String(goldens.greedy_from_bos_39[0]));
+    await page.getByLabel('Temperature').fill('0');
+    await page.getByLabel('Samples', { exact: true }).fill('1');
+    await page.getByLabel('Max new tokens').fill(String(expected.length));
+    await panel.getByRole('button', { name: 'Compare base and adapter' }).click();
+    const base = page.getByRole('article', { name: 'Base model output 1' });
+    await base.waitFor({ timeout: 300_000 });
+    // The base half ran without the adapter: it is the goldens' greedy story.
+    expect(parseShownIds(await base.locator('output').innerText())).toEqual(expected);
+    const tuned = page.getByRole('article', { name: 'Sample 1', exact: true });
+    expect(parseShownIds(await tuned.locator('output').innerText())).toHaveLength(expected.length);
+    await panel.getByRole('status').filter({ hasText: 'r 16 · alpha 32' }).waitFor();
+    expect(studio.errors).toEqual([]);
+  });
 });

@@ -12,6 +12,7 @@ import { IGNORE_INDEX, parseTokenizedJsonl, type InstructionRow, type TrainExamp
 import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
 import { plannedSteps, type Checkpoint, type TrainEvent } from '../../train/run';
 import { messageOf, useEngineState, type EngineState } from './engine.svelte';
+import { adapterStateOf } from './train-adapter.svelte';
 import { TrainForm } from './train-form.svelte';
 
 export type DataSource = 'dataset' | 'file';
@@ -361,11 +362,13 @@ export class TrainState {
         },
       );
       await this.eventAt(result.steps);
-      this.replace(await runs.update(id, { status: result.status, events: this.liveEvents, truncated: result.truncated }));
+      const updated = await runs.update(id, { status: result.status, events: this.liveEvents, truncated: result.truncated });
+      this.replace(updated);
+      adapterStateOf(this.engine).trained(updated);
       this.notice =
         result.status === 'finished'
-          ? `Finished ${result.steps} steps${result.finalLoss === null ? '' : ` with loss ${result.finalLoss.toFixed(4)}`}. The adapter is applied in the Playground; export it below.`
-          : `Paused at step ${result.steps}. Resume continues from this checkpoint.`;
+          ? `Finished ${result.steps} steps${result.finalLoss === null ? '' : ` with loss ${result.finalLoss.toFixed(4)}`}. The adapter is applied in the Playground; export it from the run list.`
+          : `Paused at step ${result.steps}; its adapter is applied in the Playground. Resume continues from this checkpoint.`;
     } catch (error) {
       const message = messageOf(error);
       this.error = message;

@@ -1,0 +1,134 @@
+// The LoRA adapter applied to generation: PEFT files picked by the user, a trained run's latest checkpoint, or
+// none (the base model). A comparison runs the playground's prompt twice, without and with the adapter, with the
+// same seeds, so base and tuned samples sit side by side.
+import type { GenerateResult } from '../../engine/api';
+import { sharedStudioDB } from '../../data/db';
+import { RunStore, type RunRecord } from '../../data/runs';
+import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
+import { messageOf, type EngineState } from './engine.svelte';
+import type { PlaygroundState, SampleView } from './playground.svelte';
+
+export interface AppliedAdapter {
+  /** Where it came from: file names or the run's name. */
+  name: string;
+  rank: number;
+  alpha: number;
+  targets: string[];
+}
+
+function peftFiles(files: PeftFiles): File[] {
+  return [new File([files.configJson], 'adapter_config.json'), new File([new Uint8Array(files.safetensors)], 'adapter_model.safetensors')];
+}
+
+export class AdapterState {
+  applied = $state.raw<AppliedAdapter | null>(null);
+  /** Runs with a checkpoint, whose adapter can be applied. */
+  runs = $state.raw<RunRecord[]>([]);
+  busy = $state<string | null>(null);
+  error = $state<string | null>(null);
+  /** Samples of the base model from the last comparison, and the playground result they pair with. */
+  base = $state.raw<SampleView[]>([]);
+  private tunedResult = $state.raw<GenerateResult | null>(null);
+  private store: Promise<RunStore> | null = null;
+
+  constructor(private readonly engine: EngineState) {
+    // A model load (or a crashed worker) starts without an adapter.
+    engine.engine.onModelChange(() => {
+      this.applied = null;
+      this.base = [];
+      this.tunedResult = null;
+    });
+  }
+
+  private runStore(): Promise<RunStore> {
+    this.store ??= sharedStudioDB().then((db) => new RunStore(db));
+    return this.store;
+  }
+
+  async refreshRuns(): Promise<void> {
+    try {
+      this.runs = (await (await this.runStore()).list()).filter((r) => r.checkpointStep !== null);
+    } catch (error) {
+      this.error = messageOf(error);
+    }
+  }
+
+  /** Whether the playground's current result is the tuned half of the last comparison. */
+  pairsWith(result: GenerateResult | null): boolean {
+    return result !== null && result === this.tunedResult && this.base.length > 0;
+  }
+
+  /** The engine applied a run's adapter when the run finished or paused. */
+  trained(run: RunRecord): void {
+    this.applied = { name: run.name, rank: run.settings.rank, alpha: run.settings.alpha, targets: run.settings.targets };
+  }
+
+  async loadFiles(files: File[]): Promise<void> {
+    await this.task('Loading the adapter…', async () => {
+      const applied = await this.engine.engine.loadAdapterFiles(files);
+      this.applied = { ...applied, name: files.map((f) => f.name).join(', ') };
+    });
+  }
+
+  async useRun(id: string): Promise<void> {
+    await this.task('Applying the run’s adapter…', async () => {
+      const store = await this.runStore();
+      const run = await store.get(id);
+      const checkpoint = await store.checkpoint(id);
+      if (!checkpoint) throw new Error(`"${run.name}" has no checkpoint yet: train it until its first checkpoint first.`);
+      const applied = await this.engine.engine.loadAdapterFiles(peftFiles(exportPeftAdapter(checkpoint.adapter)));
+      this.applied = { ...applied, name: `${run.name} (step ${checkpoint.step})` };
+    });
+  }
+
+  async clear(): Promise<void> {
+    await this.task('Removing the adapter…', async () => {
+      await this.engine.engine.clearAdapter();
+      this.applied = null;
+    });
+  }
+
+  /** Generates the playground's prompt with the base model, then with the adapter, same seeds. */
+  async compare(play: PlaygroundState): Promise<void> {
+    if (!this.applied || !play.canGenerate) return;
+    await this.task('Comparing base and adapter…', async () => {
+      this.base = [];
+      this.tunedResult = null;
+      const files = peftFiles(await this.engine.engine.exportAdapter());
+      await this.engine.engine.clearAdapter();
+      try {
+        await play.generate();
+      } finally {
+        await this.engine.engine.loadAdapterFiles(files);
+      }
+      const base = play.samples;
+      if (play.error || base.some((s) => s.finishReason === 'cancelled')) return;
+      await play.generate();
+      if (play.error) return;
+      this.base = base;
+      this.tunedResult = play.result;
+    });
+  }
+
+  private async task(label: string, fn: () => Promise<void>): Promise<void> {
+    if (this.busy) return;
+    this.busy = label;
+    this.error = null;
+    try {
+      await fn();
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.busy = null;
+    }
+  }
+}
+
+const states = new WeakMap<EngineState, AdapterState>();
+
+/** The adapter state of an engine, shared by the Train page and the Playground. */
+export function adapterStateOf(engine: EngineState): AdapterState {
+  let state = states.get(engine);
+  if (!state) states.set(engine, (state = new AdapterState(engine)));
+  return state;
+}
