@@ -73,7 +73,7 @@ async function benchTraining(model: ModelOnGpu, B: number, T: number, steps: num
   // Ordinary (non-special) ids after BOS, as in the generation prompt.
   const V = config.vocabSize;
   const examples = Array.from({ length: B }, (_, b) => {
-    const ids = Array.from({ length: T }, (_, t) => (t === 0 ? config.bosTokenId : 3 + ((b * 104729 + t * 7919) % (V - 3))));
+    const ids = Array.from({ length: T }, (_, t) => (t === 0 ? (config.bosTokenId ?? 1) : 3 + ((b * 104729 + t * 7919) % (V - 3))));
     return { inputIds: ids, labels: ids };
   });
   const [batch] = makeBatches(examples, B, settings.seed, 0);
