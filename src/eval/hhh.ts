@@ -106,6 +106,12 @@ export interface HhhResults {
   criteria: Record<Criterion, Counts>;
 }
 
+/** "12 complete ratings from 2 raters: Ada, Bob." */
+export function ratingsLine(results: HhhResults): string {
+  const { n, raters } = results;
+  return `${n} complete rating${n === 1 ? '' : 's'} from ${raters.length} rater${raters.length === 1 ? '' : 's'}${raters.length ? `: ${raters.join(', ')}` : ''}.`;
+}
+
 /** Counts per criterion over complete ratings, of every rater or just `rater`. */
 export function hhhResults(ratings: readonly HhhRating[], rater?: string): HhhResults {
   const criteria = Object.fromEntries(CRITERIA.map((c) => [c, { a: 0, b: 0, tie: 0 }])) as Record<Criterion, Counts>;

@@ -1,6 +1,6 @@
 // The evaluation pages in the built app: eval and answer sets imported from files; a blind HHH session of 10
 // items rated by keyboard with a reload in the middle, resumed, exported and merged with a second rater; a
-// GPT-4 judge run against a fake endpoint in both orders; a ROUGE-L run drawn beside the paper's Figure 6.
+// GPT-4 judge run against a fake endpoint in both orders beside the paper's Figure 4; a ROUGE-L run drawn beside the paper's Figure 6.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -171,11 +171,15 @@ describe('evaluation pages', () => {
     await studio.open('reports');
     const report = page.getByRole('region', { name: 'Human evaluation report' });
     await report.getByText(`${2 * N} complete ratings from 2 raters: Ada, Bob.`).waitFor();
-    expect(await report.locator('[data-chart="pie"]').count()).toBe(3);
+    // The session's three pies, then the paper's two Figure 3 comparisons (shares only).
+    expect(await report.locator('[data-chart="pie"]').count()).toBe(3 + 6);
+    expect(await report.getByText('Figure 3 · LLaMA-GPT4 against GPT-4').count()).toBe(1);
+    await report.getByLabel("the paper's Figure 3").uncheck();
+    await expect.poll(() => report.locator('[data-chart="pie"]').count()).toBe(3);
     expect(studio.errors).toEqual([]);
   });
 
-  test('a judge run in both orders against a fake endpoint, drawn as a Figure 4 chart', async () => {
+  test("a judge run in both orders against a fake endpoint, drawn as a Figure 4 chart beside the paper's series", async () => {
     const { page } = studio;
     await studio.open('evaluate');
     const panel = page.getByRole('region', { name: 'GPT-4 judge' });
@@ -200,8 +204,18 @@ describe('evaluation pages', () => {
     await studio.open('reports');
     const report = page.getByRole('region', { name: 'GPT-4 judge report' });
     const chart = report.locator('[data-chart="relative"]');
-    await chart.waitFor();
-    expect(await chart.innerText()).toMatch(/Relative score against Model B[\s\S]*Model A[\s\S]*66 : 59 = 112%/);
+    const mine = chart.filter({ hasText: 'Relative score against Model B' });
+    await mine.waitFor();
+    expect(await mine.innerText()).toMatch(/Relative score against Model B[\s\S]*Model A[\s\S]*66 : 59 = 112%/);
+    // The paper's eight chatbots against GPT-4 sit beside the run, hatched and marked.
+    expect(await mine.innerText()).toMatch(/LLaMA-GPT4 \(7B\) vs GPT-4[\s\S]*606 : 726\.5 = 83%/);
+    expect(await mine.locator('[data-reference="true"]').count()).toBe(8);
+    // Any of the paper's Figure 4-5 charts on its own: the reward-model ranking groups against ChatGPT.
+    await report.getByLabel("The paper's chart").selectOption({ label: 'Figure 4 · LLaMA-GPT4 answers ranked by the reward model, against ChatGPT' });
+    expect(await chart.last().innerText()).toMatch(/Group 1[\s\S]*624 : 667 = 94%[\s\S]*B \(one answer\)[\s\S]*609 : 666\.5 = 91%/);
+    await report.getByLabel("the paper's series").uncheck();
+    await expect.poll(() => chart.count()).toBe(1);
+    expect(await mine.locator('[data-reference="true"]').count()).toBe(0);
     expect(studio.errors).toEqual([]);
   });
 
