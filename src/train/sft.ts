@@ -1,8 +1,10 @@
 // The LoRA training step on the GPU: forward with saved activations, masked cross-entropy, backward through
 // every layer into the LoRA gradients, global-norm clipping and AdamW, all recorded into ONE submit.
 // Nothing is read back inside a step except, when asked, the per-token losses.
+// Only the trained positions (target != -100) go through the final norm, the LM head and the loss: with
+// response-only labels most of a row is prompt, and the head is the step's widest matmul (V columns).
 // Dimension letters: B rows, T tokens per row, N = B*T, C hidden, H MLP hidden, NH/NKV heads, HS head dim,
-// V vocab, R LoRA rank.
+// M trained positions of a micro-batch (M <= N), V vocab, R LoRA rank.
 import type { GpuWeight } from '../gpu/context';
 import { adamwStep, globalNormSquared } from '../kernels/adamw';
 import { attentionForward } from '../kernels/attention';
@@ -17,12 +19,13 @@ import { rmsnormForward } from '../kernels/rmsnorm';
 import { rmsnormBackward } from '../kernels/rmsnorm_backward';
 import { ropeForward } from '../kernels/rope';
 import { ropeBackward } from '../kernels/rope_backward';
+import { scatterRows } from '../kernels/scatter';
 import { swigluForward } from '../kernels/swiglu';
 import { swigluBackward } from '../kernels/swiglu_backward';
 import type { ModelOnGpu } from '../model/generate';
 import type { LayerWeights } from '../model/weights';
 import { loraTargets, type LoraTarget } from './adapter';
-import type { Batch } from './data';
+import { IGNORE_INDEX, type Batch } from './data';
 import type { GpuLora } from './lora';
 
 export interface OptimizerSettings {
@@ -53,7 +56,8 @@ interface SavedLayer {
 /** Inputs of one micro-batch; each micro-batch of a step has its own so all can share one submit. */
 interface BatchInputs {
   ids: GPUBuffer; // u32 (N)
-  targets: GPUBuffer; // i32 (N), already shifted, -100 masked
+  rows: GPUBuffer; // u32 (M) the trained positions, ascending
+  targets: GPUBuffer; // i32 (M) the (already shifted) target at each trained position
   positions: GPUBuffer; // u32 (N) = t of each token
 }
 
@@ -61,14 +65,15 @@ export class SftStepper {
   private readonly N: number;
   private readonly saved: SavedLayer[];
   private readonly xFinal: GPUBuffer; // (N, C) stream after the last layer
-  private readonly xnFinal: GPUBuffer; // (N, C)
-  private readonly logits: GPUBuffer; // (N, V)
-  private readonly dlogits: GPUBuffer; // (N, V)
-  private readonly losses: GPUBuffer; // (N)
+  private readonly headIn: GPUBuffer; // (M, C) xFinal at the trained positions
+  private readonly xnFinal: GPUBuffer; // (M, C) final norm of headIn
+  private readonly logits: GPUBuffer; // (M, V)
+  private readonly dlogits: GPUBuffer; // (M, V)
+  private readonly losses: GPUBuffer; // (M)
   private readonly lossLog: GPUBuffer; // (G, N) losses of every micro-batch of the step
   private readonly validFrom: GPUBuffer; // u32 (maxB) zeros: no left padding in training
   private readonly normSq: GPUBuffer; // (1) squared global gradient norm
-  private readonly scratch: Record<'proj' | 'dx' | 'dxn' | 'dq' | 'dk' | 'dv' | 'datt' | 'dgate' | 'dup' | 'dhidden' | 'du' | 'stats', GPUBuffer>;
+  private readonly scratch: Record<'proj' | 'dx' | 'dxn' | 'dheadIn' | 'dq' | 'dk' | 'dv' | 'datt' | 'dgate' | 'dup' | 'dhidden' | 'du' | 'stats', GPUBuffer>;
   private readonly inputs: BatchInputs[] = [];
   private readonly owned: GPUBuffer[] = [];
 
@@ -104,6 +109,7 @@ export class SftStepper {
     }));
     for (const m of lora.modules) this.saved[m.layer].u.set(m.target, f32(R, `u ${m.layer} ${m.target}`));
     this.xFinal = f32(C, 'xFinal');
+    this.headIn = f32(C, 'headIn');
     this.xnFinal = f32(C, 'xnFinal');
     this.logits = f32(V, 'logits');
     this.dlogits = f32(V, 'dlogits');
@@ -115,6 +121,7 @@ export class SftStepper {
       proj: f32(C, 'proj'),
       dx: f32(C, 'dx'),
       dxn: f32(C, 'dxn'),
+      dheadIn: f32(C, 'dheadIn'),
       dq: f32(NH * HS, 'dq'),
       dk: f32(NKV * HS, 'dk'),
       dv: f32(NKV * HS, 'dv'),
@@ -125,7 +132,7 @@ export class SftStepper {
       du: f32(R, 'du'),
       stats: f32(NH * 2, 'attention stats'),
     };
-    for (let g = 0; g < maxMicroBatches; g++) this.inputs.push({ ids: f32(1, 'ids'), targets: f32(1, 'targets'), positions: f32(1, 'positions') });
+    for (let g = 0; g < maxMicroBatches; g++) this.inputs.push({ ids: f32(1, 'ids'), rows: f32(1, 'trained rows'), targets: f32(1, 'targets'), positions: f32(1, 'positions') });
   }
 
   /**
@@ -169,19 +176,23 @@ export class SftStepper {
     if (options.backward) this.lora.clearGradients();
     batches.forEach((batch, g) => {
       if (batch.B * batch.T > this.N) throw new Error(`a batch of ${batch.B} x ${batch.T} tokens exceeds the ${this.N} planned`);
+      // A micro-batch with nothing to train adds no loss and no gradient.
+      if (batch.trainedTokens === 0) return;
       const inputs = this.inputs[g];
+      const rows = trainedRows(batch.targets);
+      const M = rows.length;
       ctx.write(inputs.ids, batch.inputIds);
-      ctx.write(inputs.targets, batch.targets);
+      ctx.write(inputs.rows, rows);
+      ctx.write(inputs.targets, Int32Array.from(rows, (r) => batch.targets[r]));
       ctx.write(inputs.positions, Uint32Array.from({ length: batch.B * batch.T }, (_, i) => i % batch.T));
       const dropout = options.dropout ?? (options.backward ? this.lora.adapter.dropout : 0);
       const seed = (options.dropoutSeed * 7919 + g * 104729) >>> 0;
-      this.forward(inputs, batch.B, batch.T, dropout, seed);
-      const N = batch.B * batch.T;
-      crossentropyForward(ctx, this.losses, this.logits, inputs.targets, N, this.model.config.vocabSize);
-      ctx.copy(this.losses, 0, this.lossLog, g * this.N * 4, N * 4);
+      this.forward(inputs, batch.B, batch.T, M, dropout, seed);
+      crossentropyForward(ctx, this.losses, this.logits, inputs.targets, M, this.model.config.vocabSize);
+      ctx.copy(this.losses, 0, this.lossLog, g * this.N * 4, M * 4);
       if (options.backward) {
-        crossentropyBackward(ctx, this.dlogits, this.logits, inputs.targets, 1 / Math.max(trained, 1), N, this.model.config.vocabSize);
-        this.backward(inputs, batch.B, batch.T, dropout, seed);
+        crossentropyBackward(ctx, this.dlogits, this.logits, inputs.targets, 1 / Math.max(trained, 1), M, this.model.config.vocabSize);
+        this.backward(inputs, batch.B, batch.T, M, dropout, seed);
       }
     });
     return trained;
@@ -196,7 +207,7 @@ export class SftStepper {
     const log = await ctx.readF32(this.lossLog, batches.length * this.N);
     let sum = 0;
     batches.forEach((batch, g) => {
-      for (let i = 0; i < batch.B * batch.T; i++) sum += log[g * this.N + i];
+      for (let i = 0; i < batch.trainedTokens; i++) sum += log[g * this.N + i];
     });
     return sum / Math.max(trained, 1);
   }
@@ -219,7 +230,7 @@ export class SftStepper {
     }
   }
 
-  private forward(inputs: BatchInputs, B: number, T: number, dropout: number, seed: number): void {
+  private forward(inputs: BatchInputs, B: number, T: number, M: number, dropout: number, seed: number): void {
     const { ctx, config, weights } = this.model;
     const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
     const N = B * T;
@@ -247,21 +258,25 @@ export class SftStepper {
       ctx.copy(s.xMid, 0, next, 0, N * C * 4);
       residualForward(ctx, next, this.scratch.proj, N * C);
     });
-    rmsnormForward(ctx, this.xnFinal, this.xFinal, weights.finalNorm, N, C, eps);
-    matmulForward(ctx, this.logits, this.xnFinal, weights.lmHead, null, N, C, config.vocabSize);
+    // The head sees the trained positions only; gathering rows is what the embedding kernel does.
+    embeddingForward(ctx, this.headIn, inputs.rows, { buffer: this.xFinal, dtype: 'f32' }, M, C);
+    rmsnormForward(ctx, this.xnFinal, this.headIn, weights.finalNorm, M, C, eps);
+    matmulForward(ctx, this.logits, this.xnFinal, weights.lmHead, null, M, C, config.vocabSize);
   }
 
-  private backward(inputs: BatchInputs, B: number, T: number, dropout: number, seed: number): void {
+  private backward(inputs: BatchInputs, B: number, T: number, M: number, dropout: number, seed: number): void {
     const { ctx, config, weights } = this.model;
     const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
     const N = B * T;
     const KV = NKV * HS;
     const d = this.scratch;
-    // logits = norm(x) @ lm_head^T
+    // logits = norm(x[rows]) @ lm_head^T; positions not trained get no gradient from the head.
     ctx.clear(d.dxn);
-    matmulBackwardInput(ctx, d.dxn, this.dlogits, weights.lmHead, N, C, config.vocabSize);
+    matmulBackwardInput(ctx, d.dxn, this.dlogits, weights.lmHead, M, C, config.vocabSize);
+    ctx.clear(d.dheadIn);
+    rmsnormBackward(ctx, d.dheadIn, d.dxn, this.headIn, weights.finalNorm, M, C, eps);
     ctx.clear(d.dx);
-    rmsnormBackward(ctx, d.dx, d.dxn, this.xFinal, weights.finalNorm, N, C, eps);
+    scatterRows(ctx, d.dx, d.dheadIn, inputs.rows, M, C);
     for (let l = config.numLayers - 1; l >= 0; l--) {
       const s = this.saved[l];
       const w = weights.layers[l];
@@ -306,6 +321,15 @@ export class SftStepper {
       adamwStep(ctx, m.B, m.mB, m.vB, m.dB, normSq, m.outFeatures * R, lr, opt.beta1, opt.beta2, opt.eps, opt.weightDecay, step, opt.maxGradNorm);
     }
   }
+}
+
+/** The positions of a micro-batch whose target is trained (not -100), ascending. */
+function trainedRows(targets: Int32Array): Uint32Array {
+  const rows: number[] = [];
+  targets.forEach((t, i) => {
+    if (t !== IGNORE_INDEX) rows.push(i);
+  });
+  return Uint32Array.from(rows);
 }
 
 /** A distinct dropout seed per (step seed, layer, module). */

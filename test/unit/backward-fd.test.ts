@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { attentionForward } from '../../src/ref/attention';
 import { attentionBackward } from '../../src/ref/attention_backward';
 import { crossentropyBackward, crossentropyForward } from '../../src/ref/crossentropy';
+import { embeddingForward } from '../../src/ref/embedding';
 import { loraBackward, loraForward } from '../../src/ref/lora';
 import { matmulForward } from '../../src/ref/matmul';
 import { matmulBackwardInput, matmulBackwardWeight } from '../../src/ref/matmul_backward';
@@ -12,6 +13,7 @@ import { rmsnormForward } from '../../src/ref/rmsnorm';
 import { rmsnormBackward } from '../../src/ref/rmsnorm_backward';
 import { ropeForward } from '../../src/ref/rope';
 import { ropeBackward } from '../../src/ref/rope_backward';
+import { scatterRows } from '../../src/ref/scatter';
 import { swigluForward } from '../../src/ref/swiglu';
 import { swigluBackward } from '../../src/ref/swiglu_backward';
 import { randn, seeded } from '../util';
@@ -66,6 +68,21 @@ describe('backward twins match finite differences of the forward twins', () => {
       const row = logits.subarray(n * V, (n + 1) * V);
       expectGradient(`dlogits row ${n}`, row, dlogits.subarray(n * V, (n + 1) * V), loss);
     }
+  });
+
+  test('scatter rows: the backward of gathering rows, zero on rows not gathered', () => {
+    const N = 5, C = 3, M = 3;
+    const rng = seeded(11);
+    const x = randn(rng, N * C), w = randn(rng, M * C);
+    const rows = Uint32Array.of(4, 0, 2);
+    const gathered = new Float32Array(M * C);
+    const loss = () => {
+      embeddingForward(gathered, rows, x, M, C);
+      return weightedSum(gathered, w);
+    };
+    const dx = new Float32Array(N * C);
+    scatterRows(dx, w, rows, M, C);
+    expectGradient('dx', x, dx, loss);
   });
 
   test.each([
