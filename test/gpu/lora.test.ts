@@ -4,12 +4,13 @@ import { loraBackward as loraBackwardRef, loraForward as loraForwardRef } from '
 import { expectAllClose, randn, seeded } from '../util';
 import { testContext } from './harness';
 
-// Ranks 1, odd and 16 (alpaca-lora's); C and OC past one 256-wide pass; dropout on and off.
+// Ranks 1, odd, 16 (alpaca-lora's) and past 128; C and OC past one pass of the lanes; dropout on and off.
 const shapes = [
   { N: 1, C: 1, R: 1, OC: 1, dropout: 0 },
   { N: 5, C: 37, R: 3, OC: 29, dropout: 0 },
   { N: 9, C: 300, R: 16, OC: 261, dropout: 0.1 },
   { N: 4, C: 23, R: 7, OC: 11, dropout: 0.5 },
+  { N: 3, C: 41, R: 130, OC: 19, dropout: 0.1 }, // a rank past 128 takes the 256-lane shaders
 ];
 
 describe('lora', () => {
