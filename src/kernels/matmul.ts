@@ -3,8 +3,13 @@ import tiledCode from '../../shaders/matmul_forward.wgsl?raw';
 import vectorCode from '../../shaders/matmul_vector_forward.wgsl?raw';
 import { grid2, weightPipeline, zeroBuffer } from './shader';
 
-/** Up to this many rows (decode steps) take the matrix-vector kernel when C is a multiple of 4. */
+/** Up to this many rows (decode steps) take the matrix-vector kernel when C is a multiple of 4 ... */
 export const VECTOR_ROWS = 8;
+/**
+ * ... and at least this wide: its 32 lanes per column each sum a 16-wide chunk, so a narrower row leaves most
+ * lanes idle, and the tiled kernel is faster there (6x at C = 32 on SwiftShader).
+ */
+export const VECTOR_MIN_C = 256;
 
 /**
  * out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) | null; weight f32 or f16, f32 accumulation.
@@ -22,7 +27,7 @@ export function matmulForward(
 ): void {
   const params = new Params().u32(N).u32(C).u32(OC).u32(bias ? 1 : 0);
   const buffers = [out, inp, weight.buffer, bias ?? zeroBuffer(ctx)];
-  if (N <= VECTOR_ROWS && C % 4 === 0) {
+  if (N <= VECTOR_ROWS && C >= VECTOR_MIN_C && C % 4 === 0) {
     ctx.dispatch(weightPipeline(ctx, 'matmul_vector_forward', vectorCode, weight.dtype), buffers, params, grid2(groups(OC, 8)));
   } else {
     ctx.dispatch(weightPipeline(ctx, 'matmul_forward', tiledCode, weight.dtype), buffers, params, [groups(OC, 64), groups(N, 64)]);

@@ -9,9 +9,10 @@ const ctx = await testContext();
 
 const shapes = [
   { N: 1, C: 1, OC: 1 }, // tiled (C not a multiple of 4)
-  { N: 1, C: 4, OC: 1 }, // matrix-vector
+  { N: 1, C: 4, OC: 1 }, // tiled (narrower than VECTOR_MIN_C)
+  { N: 1, C: 256, OC: 3 }, // matrix-vector
   { N: 3, C: 33, OC: 65 },
-  { N: 5, C: 36, OC: 65 }, // matrix-vector, a partial 16-chunk and a partial group of 8 columns
+  { N: 5, C: 260, OC: 65 }, // matrix-vector, a partial 16-chunk and a partial group of 8 columns
   { N: 8, C: 1028, OC: 9 }, // matrix-vector, more than one round of 32 chunks
   { N: 9, C: 17, OC: 130 }, // tiled, partial tiles
   { N: 70, C: 100, OC: 67 },
