@@ -16,7 +16,7 @@ import { alpacaExample, chatExample, type InstructionRow, type TrainExample } fr
 import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, type PeftFiles } from '../train/peft';
 import { runSft, type Checkpoint, type TrainEvent } from '../train/run';
 import { alpacaPrompt } from '../tokenizer/templates';
-import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
+import { loadTokenizer, tokenTexts, type TextTokenizer } from '../tokenizer/tokenizer';
 import type {
   EngineApi,
   GenerateRequest,
@@ -176,7 +176,8 @@ export class Engine implements EngineApi {
     const model = this.loaded();
     const tokenizer = this.requireTokenizer(model);
     const { example } = (format === 'chat' ? chatExample : alpacaExample)(tokenizer, row, { trainOnInputs, maxLen });
-    return example.inputIds.map((id, t) => ({ text: tokenizer.decode([id], { skipSpecial: false }), trained: example.labels[t] !== -100 }));
+    const texts = tokenTexts(tokenizer, example.inputIds);
+    return example.inputIds.map((_, t) => ({ text: texts[t], trained: example.labels[t] !== -100 }));
   }
 
   /** The base weights with the applied adapter merged in (W + alpha/r * B @ A), as one f32 safetensors file. */

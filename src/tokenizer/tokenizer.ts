@@ -229,3 +229,23 @@ function parseJson<T>(text: string, file: string, where: string): T {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** Tokens decoded before each one, so SentencePiece's "▁is" reads " is" mid-text (alone it decodes to "is"). */
+const TOKEN_TEXT_CONTEXT = 4;
+
+/**
+ * Each token's text as it reads in its context, for previews: joined, they give the decoded text. Byte-fallback
+ * pieces of one character show the character on its last byte.
+ */
+export function tokenTexts(tokenizer: TextTokenizer, ids: readonly number[]): string[] {
+  return ids.map((_, i) => {
+    const from = Math.max(0, i - TOKEN_TEXT_CONTEXT);
+    const before = tokenizer.decode(ids.slice(from, i), { skipSpecial: false });
+    const through = tokenizer.decode(ids.slice(from, i + 1), { skipSpecial: false });
+    // The first bytes of a character a later token completes decode as a placeholder: show nothing yet.
+    if (through.endsWith('\uFFFD') && i + 1 < ids.length) return '';
+    let common = 0;
+    while (common < before.length && before[common] === through[common]) common++;
+    return through.slice(common);
+  });
+}

@@ -4,7 +4,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, test } from 'vitest';
 import { memoryFiles } from '../../src/model/files';
 import { ChatTemplateError, TokenizerLoadError } from '../../src/tokenizer/errors';
-import { loadTokenizer, type ChatMessage, type TextTokenizer } from '../../src/tokenizer/tokenizer';
+import { loadTokenizer, tokenTexts, type ChatMessage, type TextTokenizer } from '../../src/tokenizer/tokenizer';
 
 const fixture = path.resolve(__dirname, '../../../shared/fixtures/llama2-tokenizer');
 const present = existsSync(path.join(fixture, 'tokenizer.json'));
@@ -66,6 +66,19 @@ describe.skipIf(!present)('Llama 2 tokenizer (../shared/fixtures/llama2-tokenize
     expect(tokenizer.encode('Hello world', { addBos: false })).toEqual([15043, 3186]);
     expect(tokenizer.encode('', { addBos: false })).toEqual([]);
     expect(tokenizer.encode('')).toEqual([1]);
+  });
+
+  test('token texts for previews read as the text, spaces and multi-byte characters included', async () => {
+    const tokenizer = await llama();
+    for (const text of ['Below is an instruction that describes a task.', '天气很好 🎉 ok', 'a    b\n\n### Response:']) {
+      const ids = tokenizer.encode(text);
+      const texts = tokenTexts(tokenizer, ids);
+      expect(texts).toHaveLength(ids.length);
+      expect(texts.join('')).toBe(tokenizer.decode(ids, { skipSpecial: false }));
+      expect(texts.join('')).toContain(text);
+    }
+    const ids = tokenizer.encode('Below is', { addBos: false });
+    expect(tokenTexts(tokenizer, ids)).toEqual(['Below', ' is']);
   });
 
   test.each([
