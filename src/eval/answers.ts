@@ -1,0 +1,148 @@
+// Answer sets written by a model for an eval set. The local model in the engine answers a few questions per
+// generate() call, each prompt formatted by the engine (chat template or Alpaca). An API model answers through
+// the teacher's job runner (retries, Retry-After, request cache, budget) and gets each question as a plain user
+// message, as FastChat's API answers do, not in the Alpaca template the runner uses for teacher data.
+import type { GenerateRequest, SamplingParams } from '../engine/api';
+import { requestKey } from '../teacher/cache';
+import type { ChatApi } from '../teacher/client';
+import { answerRequest } from '../teacher/prompts';
+import { newJob, type JobStore } from '../teacher/runner';
+import type { ChatRequest, ChatResult, GenerationParams, JobItem, JobRecord, JobSpec, PriceTable } from '../teacher/types';
+import type { AnswerRow, EvalItem } from './eval-set';
+
+/** Questions per generate() call: they decode together in one batch. */
+export const LOCAL_BATCH = 4;
+
+/** The question as one message: the instance input (User-Oriented, Alpaca) follows the instruction. */
+export function questionText(item: EvalItem): string {
+  return item.input ? `${item.instruction}\n\n${item.input}` : item.instruction;
+}
+
+export interface LocalSettings {
+  /** How the engine formats each prompt; both carry the instance input. */
+  mode: 'chat' | 'alpaca';
+  sampling: SamplingParams;
+  maxNewTokens: number;
+}
+
+/** The generate() calls that answer every item, LOCAL_BATCH questions each, one sample per question. */
+export function localRequests(items: readonly EvalItem[], settings: LocalSettings, batch = LOCAL_BATCH): { items: EvalItem[]; request: GenerateRequest }[] {
+  const out: { items: EvalItem[]; request: GenerateRequest }[] = [];
+  for (let i = 0; i < items.length; i += batch) {
+    const chunk = items.slice(i, i + batch);
+    out.push({
+      items: chunk,
+      request: {
+        prompts: chunk.map((q) => ({ text: q.instruction, input: q.input, mode: settings.mode })),
+        n: 1,
+        maxNewTokens: settings.maxNewTokens,
+        sampling: settings.sampling,
+      },
+    });
+  }
+  return out;
+}
+
+/** One answer row per question, in eval-set order; the id ties it to its question. */
+export function answerRows(items: readonly EvalItem[], texts: readonly string[], model: string): AnswerRow[] {
+  if (texts.length !== items.length) throw new Error(`${texts.length} answers for ${items.length} questions`);
+  return items.map((q, i) => ({ id: q.id, instruction: q.instruction, input: q.input, text: texts[i].trim(), model }));
+}
+
+/** The endpoint side of an API answer run: the Teacher page's settings plus the sampling picked here. */
+export interface ApiSettings {
+  baseURL: string;
+  model: string;
+  params: GenerationParams;
+  concurrency: number;
+  maxAttempts: number;
+  budgetUSD: number | null;
+  prices: PriceTable;
+}
+
+export function apiJobSpec(name: string, s: ApiSettings): JobSpec {
+  return {
+    name, baseURL: s.baseURL, lang: 'en', mode: 'online',
+    teacher: { model: s.model, params: s.params },
+    concurrency: s.concurrency, maxAttempts: s.maxAttempts, budgetUSD: s.budgetUSD, prices: s.prices,
+    source: { name },
+  };
+}
+
+export function plainRequest(spec: JobSpec, item: EvalItem): ChatRequest {
+  return { model: spec.teacher.model, messages: [{ role: 'user', content: questionText(item) }], params: spec.teacher.params };
+}
+
+export class UnplannedRequestError extends Error {
+  override name = 'UnplannedRequestError';
+  constructor() {
+    super('the job runner sent a request this answer run did not plan (its prompt wording changed?): report this as a bug');
+  }
+}
+
+/** The request cache half of a JobStore (IdbJobStore in the browser). */
+export type RequestCache = Pick<JobStore, 'cacheGet' | 'cachePut'>;
+
+/**
+ * An API answer run: a job for the runner whose requests reach the endpoint as plain questions. The runner words
+ * each row in the Alpaca template; `chat` swaps that request for the plain one, and `store` keys the cache by
+ * the plain request, so a cached answer always belongs to what was sent and never to a teacher job on the same
+ * text. The job and its rows stay in memory: an answer run is not a Teacher job, so the Teacher page neither
+ * lists nor resumes it; answers already paid for come back from the cache when a run is started again.
+ */
+export class PlainQuestionJob {
+  readonly job: JobRecord;
+  readonly store: JobStore;
+  readonly chat: ChatApi;
+
+  private constructor(job: JobRecord, items: JobItem[], plain: Map<string, ChatRequest>, keys: Map<string, string>, endpoint: ChatApi, cache: RequestCache) {
+    this.job = job;
+    const plainKey = (key: string) => {
+      const k = keys.get(key);
+      if (k === undefined) throw new UnplannedRequestError();
+      return k;
+    };
+    let saved = job;
+    const rows = new Map(items.map((i) => [i.index, i]));
+    this.store = {
+      createJob: async () => {},
+      loadJob: async (id) => (id === job.id ? saved : undefined),
+      saveJob: async (j) => void (saved = j),
+      loadItems: async () => [...rows.values()].sort((a, b) => a.index - b.index),
+      saveItem: async (item) => void rows.set(item.index, item),
+      cacheGet: (key) => cache.cacheGet(plainKey(key)),
+      cachePut: (key, result) => cache.cachePut(plainKey(key), result),
+    };
+    this.chat = {
+      chat: (request, signal): Promise<ChatResult> => {
+        const swapped = plain.get(request.messages.at(-1)?.content ?? '');
+        if (!swapped || request.messages.length !== 1) return Promise.reject(new UnplannedRequestError());
+        return endpoint.chat(swapped, signal);
+      },
+    };
+  }
+
+  static async create(spec: JobSpec, items: readonly EvalItem[], endpoint: ChatApi, cache: RequestCache): Promise<PlainQuestionJob> {
+    const { job, items: rows } = newJob(spec, items.map((q) => ({ instruction: q.instruction, input: q.input })));
+    const plain = new Map<string, ChatRequest>();
+    const keys = new Map<string, string>();
+    for (const q of items) {
+      const templated = answerRequest(spec, q.instruction, q.input);
+      const asked = plainRequest(spec, q);
+      plain.set(templated.messages.at(-1)!.content, asked);
+      keys.set(await requestKey(spec.baseURL, templated), await requestKey(spec.baseURL, asked));
+    }
+    return new PlainQuestionJob(job, rows, plain, keys, endpoint, cache);
+  }
+
+  /** Each question's answer in eval-set order, or null where the run left it unanswered. */
+  async answers(): Promise<(string | null)[]> {
+    const rows = await this.store.loadItems(this.job.id);
+    return rows.map((r) => (r.status === 'done' && r.output !== undefined ? r.output : null));
+  }
+
+  /** The first recorded failure (already redacted by the client), for the message when rows failed. */
+  async firstError(): Promise<string | null> {
+    return (await this.store.loadItems(this.job.id)).find((r) => r.error)?.error ?? null;
+  }
+}
