@@ -9,6 +9,7 @@ import { answerRequest } from '../teacher/prompts';
 import { newJob, type JobStore } from '../teacher/runner';
 import type { ChatRequest, ChatResult, GenerationParams, JobItem, JobRecord, JobSpec, PriceTable } from '../teacher/types';
 import type { AnswerRow, EvalItem } from './eval-set';
+import type { AnswerOrigin } from './store';
 
 /** Questions per generate() call: they decode together in one batch. */
 export const LOCAL_BATCH = 4;
@@ -144,5 +145,32 @@ export class PlainQuestionJob {
   /** The first recorded failure (already redacted by the client), for the message when rows failed. */
   async firstError(): Promise<string | null> {
     return (await this.store.loadItems(this.job.id)).find((r) => r.error)?.error ?? null;
+  }
+}
+
+export class SettingError extends Error {
+  override name = 'SettingError';
+}
+
+/** Checks a number typed in a form; the message says the range to use. */
+export function checkNumber(label: string, value: number, min: number, max: number, integer = false): number {
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new SettingError(`${label} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+/** Where an answer set came from, in one line for the list. */
+export function originText(origin: AnswerOrigin): string {
+  switch (origin.kind) {
+    case 'file':
+      return origin.name;
+    case 'local':
+      return [
+        `local ${origin.model}${origin.adapter ? ` + ${origin.adapter}` : ''}`,
+        `T ${origin.temperature}`, `top-p ${origin.top_p}`, `top-k ${origin.top_k}`, `seed ${origin.seed}`, `${origin.max_new_tokens} new tokens`,
+      ].join(' · ');
+    case 'api':
+      return [`${origin.model} at ${origin.baseURL}`, `T ${origin.temperature}`, `top-p ${origin.top_p}`, `max ${origin.max_tokens} tokens`].join(' · ');
   }
 }

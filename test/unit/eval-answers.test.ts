@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, test } from 'vitest';
 import { openStudioDB } from '../../src/data/db';
-import { answerRows, apiJobSpec, localRequests, PlainQuestionJob, questionText, type ApiSettings } from '../../src/eval/answers';
+import { answerRows, apiJobSpec, checkNumber, localRequests, originText, PlainQuestionJob, questionText, SettingError, type ApiSettings } from '../../src/eval/answers';
 import { alignAnswers, type EvalItem } from '../../src/eval/eval-set';
 import { TeacherClient } from '../../src/teacher/client';
 import { IdbJobStore } from '../../src/teacher/idb-store';
@@ -51,6 +51,24 @@ describe('local answer requests', () => {
   test('a question with an instance input is one message: instruction, blank line, input', () => {
     expect(questionText(items[0])).toBe(items[0].instruction);
     expect(questionText(items[1])).toBe('Fix this function.\n\ndef f(x): return x +');
+  });
+});
+
+describe('provenance and settings', () => {
+  test('the list line says which model wrote a set and how it sampled', () => {
+    expect(originText({ kind: 'file', name: 'vicuna-gpt4.jsonl' })).toBe('vicuna-gpt4.jsonl');
+    expect(originText({ kind: 'local', model: 'SmolLM2-135M', adapter: 'alpaca-lora (step 200)', temperature: 0.7, top_p: 0.9, top_k: 40, seed: 42, max_new_tokens: 256 }))
+      .toBe('local SmolLM2-135M + alpaca-lora (step 200) · T 0.7 · top-p 0.9 · top-k 40 · seed 42 · 256 new tokens');
+    expect(originText({ kind: 'local', model: 'tiny', temperature: 0, top_p: 1, top_k: 0, seed: 1, max_new_tokens: 4 })).toMatch(/^local tiny · T 0 ·/);
+    expect(originText({ kind: 'api', baseURL: 'http://127.0.0.1:9/v1', model: 'gpt-4', temperature: 0.7, top_p: 0.9, max_tokens: 512 }))
+      .toBe('gpt-4 at http://127.0.0.1:9/v1 · T 0.7 · top-p 0.9 · max 512 tokens');
+  });
+
+  test('numbers out of range or not whole say the range', () => {
+    expect(checkNumber('Top-p', 0.9, 0, 1)).toBe(0.9);
+    expect(() => checkNumber('Top-p', 1.5, 0, 1)).toThrow(new SettingError('Top-p must be a number from 0 to 1.'));
+    expect(() => checkNumber('Seed', 1.5, 0, 10, true)).toThrow('Seed must be a whole number from 0 to 10.');
+    expect(() => checkNumber('Temperature', Number.NaN, 0, 2)).toThrow(SettingError);
   });
 });
 
