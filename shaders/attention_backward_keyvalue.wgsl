@@ -3,7 +3,7 @@
 // one key/value head owns dk[s] and dv[s], summing over every query t >= s of every query head in its group:
 //   P = exp(q[t] . k[s] * scale - lse[t]),  dP = dout[t] . v[s]
 //   dv[s] += sum P * dout[t],  dk[s] += scale * sum P * (dP - D[t]) * q[t]
-// Reads stats, dout, q, k, v; accumulates into dk and dv. Dispatch: (T, B * NKV) workgroups of 64.
+// Reads stats, dout, q, k, v; accumulates into dk and dv. Dispatch: (T, B * NKV) workgroups of WG lanes.
 @group(0) @binding(0) var<storage, read_write> dk: array<f32>; // (B, T, NKV*HS)
 @group(0) @binding(1) var<storage, read_write> dv: array<f32>; // (B, T, NKV*HS)
 @group(0) @binding(2) var<storage, read> stats: array<f32>;    // (B, NH, T, 2)
@@ -16,7 +16,7 @@ struct Params { T: u32, NH: u32, NKV: u32, HS: u32, scale: f32 }
 
 const WG = 64u;
 const HS_MAX = 256u;
-const PER_THREAD = 4u; // HS_MAX / WG head dimensions owned by each thread
+const PER_THREAD = 4u; // head dimensions owned by each thread: 4 * WG must cover HS (64 lanes as written, 32 for HS <= 128)
 var<workgroup> kRow: array<f32, HS_MAX>;
 var<workgroup> vRow: array<f32, HS_MAX>;
 var<workgroup> probs: array<f32, WG>;   // P for one slice of queries

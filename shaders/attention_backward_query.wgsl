@@ -3,7 +3,7 @@
 //   stats[b, h, t] = (logsumexp of the scaled scores, D = sum_s P[s] * dP[s])
 //   dq[t] += scale * sum_s P[s] * (dP[s] - D) * k[s]
 // Query head h reads key/value head h / (NH / NKV) (grouped-query attention).
-// Reads dout, q, k, v; writes stats; accumulates into dq. Dispatch: (T, B * NH) workgroups of 64.
+// Reads dout, q, k, v; writes stats; accumulates into dq. Dispatch: (T, B * NH) workgroups of WG lanes.
 @group(0) @binding(0) var<storage, read_write> dq: array<f32>;    // (B, T, NH*HS)
 @group(0) @binding(1) var<storage, read_write> stats: array<f32>; // (B, NH, T, 2)
 @group(0) @binding(2) var<storage, read> dout: array<f32>;        // (B, T, NH*HS)
@@ -15,7 +15,7 @@ struct Params { T: u32, NH: u32, NKV: u32, HS: u32, scale: f32 }
 
 const WG = 64u;
 const HS_MAX = 256u;
-const PER_THREAD = 4u; // HS_MAX / WG head dimensions owned by each thread
+const PER_THREAD = 4u; // head dimensions owned by each thread: 4 * WG must cover HS (64 lanes as written, 32 for HS <= 128)
 var<workgroup> qRow: array<f32, HS_MAX>;
 var<workgroup> doutRow: array<f32, HS_MAX>;
 var<workgroup> maxes: array<f32, WG>;

@@ -11,11 +11,11 @@ struct Params { B: u32, T: u32, NH: u32, NKV: u32, HS: u32, S: u32, start: u32 }
 @group(0) @binding(5) var<uniform> p: Params;
 
 const WG = 64u;      // slots scored per tile, one per invocation
-const MAX_HS = 256u; // head dims owned per invocation: HS / WG, at most 4
+const MAX_HS = 256u; // head dims owned per invocation: HS / WG, at most 4 (the wrapper takes 32 lanes only for HS <= 128)
 var<workgroup> qs: array<f32, MAX_HS>;
 var<workgroup> scores: array<f32, WG>; // a tile's scores, then their weights
 
-// Dispatch: grid2(B * T * NH) workgroups of 64, one per (row, query, head).
+// Dispatch: grid2(B * T * NH) workgroups of WG lanes (64 as written), one per (row, query, head).
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {

@@ -1,7 +1,7 @@
 // lora_backward_input: first pass of LoRA's backward, one workgroup per token row:
 //   du = scale * dout @ B  (overwrites the du scratch),  dinp += dropout'(du @ A)
 // where dropout' keeps and scales the elements that lora_forward kept (same hash; see lora_forward.wgsl).
-// Reads dout, A, Bw; writes du; accumulates into dinp. Dispatch: grid2(N) workgroups of WG lanes (256 here; the wrapper sizes it to the rank). R <= WG.
+// Reads dout, A, Bw; writes du; accumulates into dinp. Dispatch: grid2(N) workgroups of WG lanes (256 as written; the wrapper sizes it to the rank). R <= WG.
 @group(0) @binding(0) var<storage, read_write> dinp: array<f32>; // (N, C)
 @group(0) @binding(1) var<storage, read_write> du: array<f32>;   // (N, R)
 @group(0) @binding(2) var<storage, read> dout: array<f32>;       // (N, OC)

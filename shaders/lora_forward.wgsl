@@ -3,7 +3,7 @@
 // Dropout keeps element i = n*C + c when hash32(i ^ hash32(seed)) >= threshold and scales it by 1/(1-p); the
 // same hash is in lora_backward_*.wgsl and src/kernels/dropout.ts. threshold 0 turns it off.
 // Reads inp, A, Bw; writes u (saved for the backward pass); accumulates into out.
-// Dispatch: one workgroup per token row, grid2(N), of WG lanes (256 here; the wrapper sizes it to the rank). R <= WG.
+// Dispatch: one workgroup per token row, grid2(N), of WG lanes (256 as written; the wrapper sizes it to the rank). R <= WG.
 @group(0) @binding(0) var<storage, read_write> out: array<f32>; // (N, OC)
 @group(0) @binding(1) var<storage, read_write> u: array<f32>;   // (N, R)
 @group(0) @binding(2) var<storage, read> inp: array<f32>;       // (N, C)

@@ -1,7 +1,7 @@
 // rmsnorm_backward: the input gradient of out = inp * rstd * weight, rstd = 1 / sqrt(mean(inp^2) + eps):
 //   dinp += rstd * (weight * dout) - inp * rstd^3 / C * sum(weight * dout * inp)
 // The weight is frozen (no dweight). Reads dout, inp, weight; accumulates into dinp.
-// Dispatch: one workgroup of 256 per row, grid2(N).
+// Dispatch: one workgroup of WG lanes per row, grid2(N) (256 as written; the wrapper sizes it to C, a power of two).
 @group(0) @binding(0) var<storage, read_write> dinp: array<f32>; // (N, C)
 @group(0) @binding(1) var<storage, read> dout: array<f32>;       // (N, C)
 @group(0) @binding(2) var<storage, read> inp: array<f32>;        // (N, C)

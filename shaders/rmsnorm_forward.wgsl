@@ -9,7 +9,7 @@ struct Params { N: u32, C: u32, eps: f32 }
 const WG = 256u;
 var<workgroup> partial: array<f32, WG>;
 
-// Dispatch: grid2(N) workgroups of 256.
+// Dispatch: grid2(N) workgroups of WG lanes (256 as written; the wrapper sizes it to C, a power of two).
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {

@@ -4,25 +4,12 @@
 // buffer; pass a new seed for every module and step, and dropout 0 at evaluation.
 import { type GpuContext, Params, groups } from '../gpu/context';
 import { dropoutScale, dropoutThreshold } from './dropout';
-import { grid2 } from './shader';
+import { grid2, rowLanes, sizedPipeline } from './shader';
 import forwardCode from '../../shaders/lora_forward.wgsl?raw';
 import backwardInputCode from '../../shaders/lora_backward_input.wgsl?raw';
 import backwardWeightCode from '../../shaders/lora_backward_weight.wgsl?raw';
 
 const R_MAX = 256; // one workgroup lane per rank at least
-
-/**
- * The per-row shaders (one workgroup per token row) sized to the rank: WG lanes, the next power of two of R
- * from 32 up. Idle lanes are not free, least of all where a GPU is emulated on the CPU (every invocation
- * runs), and at the usual ranks (8-64) a row's work is a few hundred multiply-adds.
- */
-function rowPipeline(ctx: GpuContext, label: string, code: string, R: number): GPUComputePipeline {
-  const WG = Math.max(32, 2 ** Math.ceil(Math.log2(R)));
-  if (WG === 256) return ctx.pipeline(label, code);
-  const sized = code.replace('const WG = 256u;', `const WG = ${WG}u;`).replace('@workgroup_size(256)', `@workgroup_size(${WG})`);
-  if (sized === code) throw new Error(`shader ${label} must declare 'const WG = 256u;' and '@workgroup_size(256)'`);
-  return ctx.pipeline(`${label}_wg${WG}`, sized);
-}
 
 function loraParams(scale: number, N: number, C: number, R: number, OC: number, dropout: number, seed: number): Params {
   if (!(R >= 1 && R <= R_MAX)) throw new RangeError(`LoRA rank ${R} is outside [1, ${R_MAX}]: choose a smaller rank`);
@@ -49,7 +36,7 @@ export function loraForward(
   seed = 0,
 ): void {
   const params = loraParams(scale, N, C, R, OC, dropout, seed);
-  ctx.dispatch(rowPipeline(ctx, 'lora_forward', forwardCode, R), [out, u, inp, A, Bw], params, grid2(N));
+  ctx.dispatch(sizedPipeline(ctx, 'lora_forward', forwardCode, rowLanes(R)), [out, u, inp, A, Bw], params, grid2(N));
 }
 
 /**
@@ -76,7 +63,7 @@ export function loraBackward(
   seed = 0,
 ): void {
   const params = loraParams(scale, N, C, R, OC, dropout, seed);
-  ctx.dispatch(rowPipeline(ctx, 'lora_backward_input', backwardInputCode, R), [dinp, du, dout, A, Bw], params, grid2(N));
+  ctx.dispatch(sizedPipeline(ctx, 'lora_backward_input', backwardInputCode, rowLanes(R)), [dinp, du, dout, A, Bw], params, grid2(N));
   const owners = R * C + OC * R;
   ctx.dispatch(ctx.pipeline('lora_backward_weight', backwardWeightCode), [dA, dB, du, dout, inp, u], params, grid2(groups(owners, 256)));
 }

@@ -21,6 +21,24 @@ export function weightPipeline(ctx: GpuContext, label: string, code: string, dty
   return ctx.pipeline(`${label}_f16`, `enable f16;\n${code.replace(WEIGHT_ALIAS, 'alias WT = f16;')}`);
 }
 
+/**
+ * `code` with its workgroups `lanes` wide. The shader declares its written size twice, as `const WG = <n>u;`
+ * and `@workgroup_size(<n>)`. Kernels with a workgroup per row size it to the row: idle lanes are not free,
+ * least of all on a GPU emulated on the CPU, where every invocation runs.
+ */
+export function sizedPipeline(ctx: GpuContext, label: string, code: string, lanes: number): GPUComputePipeline {
+  const written = /const WG = (\d+)u;/.exec(code);
+  if (!written || !/@workgroup_size\(\d+\)/.test(code)) throw new Error(`shader ${label} must declare 'const WG = <n>u;' and '@workgroup_size(<n>)'`);
+  if (Number(written[1]) === lanes) return ctx.pipeline(label, code);
+  const sized = code.replace(/const WG = \d+u;/, `const WG = ${lanes}u;`).replace(/@workgroup_size\(\d+\)/, `@workgroup_size(${lanes})`);
+  return ctx.pipeline(`${label}_wg${lanes}`, sized);
+}
+
+/** Lanes for a row `width` wide: its next power of two, from 32 (a warp) up to `max`. */
+export function rowLanes(width: number, max = 256): number {
+  return Math.min(max, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(width, 1)))));
+}
+
 const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension on every adapter
 
 /**

@@ -5,12 +5,14 @@ import { expectAllClose, randn, seeded } from '../util';
 import { testContext } from './harness';
 
 describe('attention_backward', () => {
-  // T = 67 runs past one 64-wide slice of keys and queries; HS = 72 past one dimension per thread.
+  // T = 67 runs past one slice of keys and queries; HS = 72 past one dimension per thread; HS = 130 takes the
+  // 64-lane shaders (32 lanes cover heads up to 128).
   test.each([
     { B: 1, T: 1, NH: 1, NKV: 1, HS: 2 },
     { B: 2, T: 7, NH: 6, NKV: 2, HS: 5 },
     { B: 1, T: 67, NH: 3, NKV: 1, HS: 72 },
     { B: 3, T: 13, NH: 4, NKV: 4, HS: 16 },
+    { B: 1, T: 9, NH: 2, NKV: 1, HS: 130 },
   ])('accumulates like its CPU twin %o', async ({ B, T, NH, NKV, HS }) => {
     const ctx = await testContext();
     const rng = seeded(B * 100 + T);

@@ -8,6 +8,7 @@ describe('rmsnorm_forward', () => {
   test.each([
     { N: 1, C: 1 },
     { N: 3, C: 255 },
+    { N: 4, C: 100 }, // 128 lanes (workgroups are sized to C)
     { N: 17, C: 257 },
     { N: 2, C: 1000 },
   ])('matches its CPU twin %o', async ({ N, C }) => {
