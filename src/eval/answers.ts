@@ -1,23 +1,15 @@
 // Answer sets written by a model for an eval set. The local model in the engine answers a few questions per
 // generate() call, each prompt formatted by the engine (chat template or Alpaca). An API model answers through
 // the teacher's job runner (retries, Retry-After, request cache, budget) and gets each question as a plain user
-// message, as FastChat's API answers do, not in the Alpaca template the runner uses for teacher data.
+// message, as FastChat's API answers do, not in the Alpaca template of teacher data.
 import type { GenerateRequest, SamplingParams } from '../engine/api';
-import { requestKey } from '../teacher/cache';
-import type { ChatApi } from '../teacher/client';
-import { answerRequest } from '../teacher/prompts';
 import { newJob, type JobStore } from '../teacher/runner';
-import type { ChatRequest, ChatResult, GenerationParams, JobItem, JobRecord, JobSpec, PriceTable } from '../teacher/types';
+import type { GenerationParams, JobItem, JobRecord, JobSpec, PriceTable } from '../teacher/types';
 import type { AnswerRow, EvalItem } from './eval-set';
 import type { AnswerOrigin } from './store';
 
 /** Questions per generate() call: they decode together in one batch. */
 export const LOCAL_BATCH = 4;
-
-/** The question as one message: the instance input (User-Oriented, Alpaca) follows the instruction. */
-export function questionText(item: EvalItem): string {
-  return item.input ? `${item.instruction}\n\n${item.input}` : item.instruction;
-}
 
 export interface LocalSettings {
   /** How the engine formats each prompt; both carry the instance input. */
@@ -70,39 +62,19 @@ export function apiJobSpec(name: string, s: ApiSettings): JobSpec {
   };
 }
 
-export function plainRequest(spec: JobSpec, item: EvalItem): ChatRequest {
-  return { model: spec.teacher.model, messages: [{ role: 'user', content: questionText(item) }], params: spec.teacher.params };
-}
-
-export class UnplannedRequestError extends Error {
-  override name = 'UnplannedRequestError';
-  constructor() {
-    super('the job runner sent a request this answer run did not plan (its prompt wording changed?): report this as a bug');
-  }
-}
-
 /** The request cache half of a JobStore (IdbJobStore in the browser). */
 export type RequestCache = Pick<JobStore, 'cacheGet' | 'cachePut'>;
 
 /**
- * An API answer run: a job for the runner whose requests reach the endpoint as plain questions. The runner words
- * each row in the Alpaca template; `chat` swaps that request for the plain one, and `store` keys the cache by
- * the plain request, so a cached answer always belongs to what was sent and never to a teacher job on the same
- * text. The job and its rows stay in memory: an answer run is not a Teacher job, so the Teacher page neither
- * lists nor resumes it; answers already paid for come back from the cache when a run is started again.
+ * An API answer run: a job for the runner whose rows are asked as plain questions (so their cache entries are
+ * never a teacher job's on the same text). The job and its rows stay in memory: an answer run is not a Teacher
+ * job, so the Teacher page neither lists nor resumes it; answers already paid for come back from the shared
+ * request cache when a run is started again.
  */
-export class PlainQuestionJob {
-  readonly job: JobRecord;
+export class AnswerJob {
   readonly store: JobStore;
-  readonly chat: ChatApi;
 
-  private constructor(job: JobRecord, items: JobItem[], plain: Map<string, ChatRequest>, keys: Map<string, string>, endpoint: ChatApi, cache: RequestCache) {
-    this.job = job;
-    const plainKey = (key: string) => {
-      const k = keys.get(key);
-      if (k === undefined) throw new UnplannedRequestError();
-      return k;
-    };
+  private constructor(readonly job: JobRecord, items: JobItem[], cache: RequestCache) {
     let saved = job;
     const rows = new Map(items.map((i) => [i.index, i]));
     this.store = {
@@ -111,29 +83,14 @@ export class PlainQuestionJob {
       saveJob: async (j) => void (saved = j),
       loadItems: async () => [...rows.values()].sort((a, b) => a.index - b.index),
       saveItem: async (item) => void rows.set(item.index, item),
-      cacheGet: (key) => cache.cacheGet(plainKey(key)),
-      cachePut: (key, result) => cache.cachePut(plainKey(key), result),
-    };
-    this.chat = {
-      chat: (request, signal): Promise<ChatResult> => {
-        const swapped = plain.get(request.messages.at(-1)?.content ?? '');
-        if (!swapped || request.messages.length !== 1) return Promise.reject(new UnplannedRequestError());
-        return endpoint.chat(swapped, signal);
-      },
+      cacheGet: (key) => cache.cacheGet(key),
+      cachePut: (key, result) => cache.cachePut(key, result),
     };
   }
 
-  static async create(spec: JobSpec, items: readonly EvalItem[], endpoint: ChatApi, cache: RequestCache): Promise<PlainQuestionJob> {
-    const { job, items: rows } = newJob(spec, items.map((q) => ({ instruction: q.instruction, input: q.input })));
-    const plain = new Map<string, ChatRequest>();
-    const keys = new Map<string, string>();
-    for (const q of items) {
-      const templated = answerRequest(spec, q.instruction, q.input);
-      const asked = plainRequest(spec, q);
-      plain.set(templated.messages.at(-1)!.content, asked);
-      keys.set(await requestKey(spec.baseURL, templated), await requestKey(spec.baseURL, asked));
-    }
-    return new PlainQuestionJob(job, rows, plain, keys, endpoint, cache);
+  static create(spec: JobSpec, items: readonly EvalItem[], cache: RequestCache): AnswerJob {
+    const { job, items: rows } = newJob({ ...spec, prompt: 'question' }, items.map((q) => ({ instruction: q.instruction, input: q.input })));
+    return new AnswerJob(job, rows, cache);
   }
 
   /** Each question's answer in eval-set order, or null where the run left it unanswered. */

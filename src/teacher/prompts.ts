@@ -1,4 +1,5 @@
-// What the teacher is asked. English: Stanford Alpaca's template, word for word, as the user message.
+// What the teacher is asked. English: Stanford Alpaca's template, word for word, as the user message (or, for
+// evaluation answer sets, the question itself).
 // Chinese (as the paper built its Chinese data): the translator model translates the instruction and the
 // input, then the teacher gets the template with the translations and a system message asking for Chinese.
 import { alpacaPrompt } from '../tokenizer/templates';
@@ -14,8 +15,14 @@ export function translationRequest(spec: JobSpec, text: string): ChatRequest {
   return { model: translator.model, messages: [{ role: 'user', content: `${TRANSLATE_HEADER}\n\n${text}` }], params: translator.params };
 }
 
+/** A question as one message: an instance input (User-Oriented, Alpaca rows) follows the instruction. */
+export function plainQuestion(instruction: string, input: string): string {
+  return input ? `${instruction}\n\n${input}` : instruction;
+}
+
 export function answerRequest(spec: JobSpec, instruction: string, input: string): ChatRequest {
-  const user = { role: 'user' as const, content: alpacaPrompt(instruction, input) };
+  const content = spec.prompt === 'question' ? plainQuestion(instruction, input) : alpacaPrompt(instruction, input);
+  const user = { role: 'user' as const, content };
   const messages = spec.lang === 'zh' ? [{ role: 'system' as const, content: ANSWER_IN_CHINESE }, user] : [user];
   return { model: spec.teacher.model, messages, params: spec.teacher.params };
 }

@@ -58,6 +58,9 @@ export interface JobSpec {
   lang: JobLang;
   mode: JobMode;
   teacher: { model: string; params: GenerationParams };
+  /** How a row is asked: in Stanford Alpaca's template (teacher data, the default), or as the question itself
+   * (answer sets for evaluation, as FastChat asks API models). */
+  prompt?: 'alpaca' | 'question';
   /** Chinese mode: the model that translates instruction and input first. */
   translator?: { model: string; params: GenerationParams };
   concurrency: number;

@@ -1,11 +1,12 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, test } from 'vitest';
 import { openStudioDB } from '../../src/data/db';
-import { answerRows, apiJobSpec, checkNumber, localRequests, originText, PlainQuestionJob, questionText, SettingError, type ApiSettings } from '../../src/eval/answers';
+import { answerRows, apiJobSpec, checkNumber, AnswerJob, localRequests, originText, SettingError, type ApiSettings } from '../../src/eval/answers';
 import { alignAnswers, type EvalItem } from '../../src/eval/eval-set';
 import { TeacherClient } from '../../src/teacher/client';
 import { IdbJobStore } from '../../src/teacher/idb-store';
 import { JobRunner, newJob } from '../../src/teacher/runner';
+import { plainQuestion } from '../../src/teacher/prompts';
 import { alpacaPrompt } from '../../src/tokenizer/templates';
 import { fakeAnswer, promptKey, startFakeOpenAI, type FakeOpenAI, type FakeOptions } from '../fakes/openai-server';
 
@@ -49,8 +50,8 @@ describe('local answer requests', () => {
   });
 
   test('a question with an instance input is one message: instruction, blank line, input', () => {
-    expect(questionText(items[0])).toBe(items[0].instruction);
-    expect(questionText(items[1])).toBe('Fix this function.\n\ndef f(x): return x +');
+    expect(plainQuestion(items[0].instruction, items[0].input)).toBe(items[0].instruction);
+    expect(plainQuestion(items[1].instruction, items[1].input)).toBe('Fix this function.\n\ndef f(x): return x +');
   });
 });
 
@@ -83,11 +84,11 @@ const settings = (baseURL: string): ApiSettings => ({
   concurrency: 3, maxAttempts: 12, budgetUSD: null, prices: { 'gpt-4': { input: 30, output: 60 } },
 });
 
-const plainAnswer = (q: EvalItem) => fakeAnswer([{ role: 'user', content: questionText(q) }]);
+const plainAnswer = (q: EvalItem) => fakeAnswer([{ role: 'user', content: plainQuestion(q.instruction, q.input) }]);
 
 async function runAnswers(client: TeacherClient, cache: IdbJobStore, baseURL: string) {
-  const run = await PlainQuestionJob.create(apiJobSpec('answers', settings(baseURL)), items, client, cache);
-  const runner = new JobRunner(run.job.id, { store: run.store, chat: run.chat, baseDelayMs: 5, maxDelayMs: 50 });
+  const run = AnswerJob.create(apiJobSpec('answers', settings(baseURL)), items, cache);
+  const runner = new JobRunner(run.job.id, { store: run.store, chat: client, baseDelayMs: 5, maxDelayMs: 50 });
   const job = await runner.run();
   return { run, runner, job };
 }
@@ -99,7 +100,7 @@ describe('API answers through the job runner', () => {
     expect(job.status).toBe('done');
     expect(await run.answers()).toEqual(items.map(plainAnswer));
     expect(runner.progress().retries).toBeGreaterThan(0);
-    expect([...server.completed.keys()].sort()).toEqual(items.map((q) => promptKey([{ role: 'user', content: questionText(q) }])).sort());
+    expect([...server.completed.keys()].sort()).toEqual(items.map((q) => promptKey([{ role: 'user', content: plainQuestion(q.instruction, q.input) }])).sort());
     expect(server.duplicates()).toEqual([]);
     expect(JSON.stringify(job)).not.toContain(KEY);
   });

@@ -6,7 +6,7 @@ import { sharedStudioDB } from '../../data/db';
 import { SettingsStore } from '../../data/settings';
 import { DatasetStore } from '../../data/store';
 import type { DatasetMeta } from '../../data/types';
-import { answerRows, apiJobSpec, checkNumber, localRequests, PlainQuestionJob, type ApiSettings } from '../../eval/answers';
+import { AnswerJob, answerRows, apiJobSpec, checkNumber, localRequests, type ApiSettings } from '../../eval/answers';
 import { alignAnswers, evalItemsFromRows, parseAnswerSet, parseEvalSet, type EvalItem } from '../../eval/eval-set';
 import { Judge, judgeTasks, summarize, type JudgeSummary, type JudgeTask, type Verdict, type VerdictCache } from '../../eval/judge';
 import type { JudgePromptId } from '../../eval/judge-prompts';
@@ -19,18 +19,13 @@ import { redact } from '../../teacher/errors';
 import { IdbJobStore } from '../../teacher/idb-store';
 import { JobRunner } from '../../teacher/runner';
 import type { AnswerRow } from '../../eval/eval-set';
-import { DEFAULT_PRICES } from '../../teacher/pricing';
-import type { TeacherSettings } from './teacher.svelte';
+import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 const stem = (name: string) => name.replace(/\.(jsonl?|json)$/i, '');
-
-/** The Teacher page's settings, read for the judge's defaults (it owns them). */
-const TEACHER_SETTINGS = 'teacher.settings';
-const TEACHER_KEY = 'teacher.apiKey';
 
 export interface JudgeForm {
   name: string;
@@ -53,14 +48,6 @@ export interface JudgeProgress {
 
 /** The Teacher page's settings an API answer run uses. */
 export type ApiEndpoint = Pick<TeacherSettings, 'baseURL' | 'teacherModel' | 'concurrency' | 'maxAttempts' | 'budgetUSD' | 'prices'>;
-
-/**
- * The Teacher page's defaults for them (its DEFAULT_SETTINGS), repeated here: importing its module would pull
- * the dataset statistics (and their NLP library) into this page.
- */
-const API_DEFAULTS: ApiEndpoint = {
-  baseURL: OPENAI_BASE_URL, teacherModel: 'gpt-4', concurrency: 4, maxAttempts: 8, budgetUSD: null, prices: DEFAULT_PRICES,
-};
 
 export type AnswerSource = 'local' | 'api';
 
@@ -151,9 +138,9 @@ export class EvalState {
     this.#ready ??= this.#task('Opening evaluations…', async () => {
       await this.refresh();
       const settings = new SettingsStore(await sharedStudioDB());
-      const teacher = await settings.get<{ baseURL?: string; teacherModel?: string }>(TEACHER_SETTINGS);
+      const teacher = await settings.get<{ baseURL?: string; teacherModel?: string }>(SETTINGS_KEY);
       if (teacher?.baseURL) this.judgeForm.baseURL = teacher.baseURL;
-      this.hasStoredKey = !!(await settings.get<string>(TEACHER_KEY));
+      this.hasStoredKey = !!(await settings.get<string>(API_KEY));
     }).then(() => undefined);
     return this.#ready;
   }
@@ -215,9 +202,9 @@ export class EvalState {
   async loadTeacherSettings(): Promise<void> {
     try {
       const settings = new SettingsStore(await sharedStudioDB());
-      const saved = await settings.get<Partial<ApiEndpoint>>(TEACHER_SETTINGS);
-      this.teacherSettings = { ...API_DEFAULTS, ...saved };
-      this.hasStoredKey = !!(await settings.get<string>(TEACHER_KEY));
+      const saved = await settings.get<Partial<ApiEndpoint>>(SETTINGS_KEY);
+      this.teacherSettings = { ...DEFAULT_SETTINGS, ...saved };
+      this.hasStoredKey = !!(await settings.get<string>(API_KEY));
       if (!this.answerForm.apiModel.trim()) this.answerForm.apiModel = this.teacherSettings.teacherModel;
     } catch (e) {
       this.error = messageOf(e);
@@ -345,12 +332,9 @@ export class EvalState {
       concurrency: t.concurrency, maxAttempts: t.maxAttempts, budgetUSD: t.budgetUSD, prices: t.prices,
     };
     const key = await this.#key();
-    const run = await PlainQuestionJob.create(
-      apiJobSpec(name, settings), evalSet.items,
-      new TeacherClient({ baseURL: settings.baseURL, apiKey: key }), new IdbJobStore(await sharedStudioDB()),
-    );
+    const run = AnswerJob.create(apiJobSpec(name, settings), evalSet.items, new IdbJobStore(await sharedStudioDB()));
     const runner = new JobRunner(run.job.id, {
-      store: run.store, chat: run.chat,
+      store: run.store, chat: new TeacherClient({ baseURL: settings.baseURL, apiKey: key }),
       onProgress: (p) => (this.answerProgress = { done: p.done, total: p.total }),
     });
     this.#cancelAnswers = () => runner.cancel();
@@ -431,7 +415,7 @@ export class EvalState {
 
   async #key(): Promise<string> {
     if (this.sessionKey.trim()) return this.sessionKey.trim();
-    const key = await new SettingsStore(await sharedStudioDB()).get<string>(TEACHER_KEY);
+    const key = await new SettingsStore(await sharedStudioDB()).get<string>(API_KEY);
     if (!key) throw new Error('no API key: save one on the Teacher page, or type one here for this session');
     return key;
   }

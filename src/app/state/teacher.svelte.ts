@@ -8,38 +8,10 @@ import { normalizeBaseURL, OPENAI_BASE_URL, TeacherClient } from '../../teacher/
 import { redact } from '../../teacher/errors';
 import { IdbJobStore } from '../../teacher/idb-store';
 import { jobRows } from '../../teacher/output';
-import { DEFAULT_PRICES } from '../../teacher/pricing';
 import { JobRunner, newJob, requeue, type Progress } from '../../teacher/runner';
-import { PAPER_PARAMS, type JobItem, type JobLang, type JobMode, type JobRecord, type PriceTable } from '../../teacher/types';
+import { type JobItem, type JobLang, type JobMode, type JobRecord } from '../../teacher/types';
+import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
 import { messageOf, useDatasetsState } from './datasets.svelte';
-
-const SETTINGS_KEY = 'teacher.settings';
-const API_KEY = 'teacher.apiKey';
-
-export interface TeacherSettings {
-  baseURL: string;
-  teacherModel: string;
-  translatorModel: string;
-  temperature: number;
-  top_p: number;
-  max_tokens: number;
-  concurrency: number;
-  maxAttempts: number;
-  /** USD; null for no cap. */
-  budgetUSD: number | null;
-  prices: PriceTable;
-}
-
-export const DEFAULT_SETTINGS: TeacherSettings = {
-  baseURL: OPENAI_BASE_URL,
-  teacherModel: 'gpt-4',
-  translatorModel: 'gpt-3.5-turbo',
-  ...PAPER_PARAMS,
-  concurrency: 4,
-  maxAttempts: 8,
-  budgetUSD: null,
-  prices: DEFAULT_PRICES,
-};
 
 /** A job as the page shows it. */
 export interface JobView {
