@@ -1,6 +1,6 @@
 // The Train page on Alpaca rows from a dataset stored in the browser, tokenized in the worker with the Llama 2
 // tokenizer of a small random model picked as local files: the token preview marks the Alpaca prompt masked
-// and the response plus EOS trained, rows past the max length are counted, and training lowers the loss.
+// and the response plus EOS trained, rows past the max length are counted, and training takes the loss near zero.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { ALPACA_ROWS, llama2Tokenizer, writeLlama2TokenizerModel } from '../fixtures/alpaca-rows';
 import { openStudio, type Studio } from './harness';
 
-const STEPS = 8;
+const STEPS = 30;
 
 function lossPoints(page: Page): Promise<number[]> {
   return page.locator('figure[data-title="Loss"] circle[data-series="train loss"]').evaluateAll((circles) => circles.map((c) => Number(c.getAttribute('data-y'))));
@@ -25,7 +25,7 @@ describe.skipIf(!existsSync(llama2Tokenizer))('Train page with Alpaca rows and t
     await studio?.close();
   });
 
-  test('preview, max-length count and a falling loss', async () => {
+  test('preview, max-length count and a loss overfitted to near zero', async () => {
     const { page } = studio;
     await studio.open('datasets');
     await page.getByLabel('Dataset file').setInputFiles({ name: 'tiny-alpaca.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(ALPACA_ROWS)) });
@@ -53,12 +53,12 @@ describe.skipIf(!existsSync(llama2Tokenizer))('Train page with Alpaca rows and t
     expect(shown.findIndex((t) => t.trained)).toBeGreaterThan(shown.length - 4);
 
     const form = page.getByRole('form', { name: 'Hyperparameters' });
-    await form.getByLabel('Rank r').fill('16');
-    await form.getByLabel('Alpha').fill('32');
+    await form.getByLabel('Rank r').fill('32');
+    await form.getByLabel('Alpha').fill('64');
     await form.getByLabel('Dropout').fill('0');
     for (const target of ['q', 'k', 'v', 'o', 'gate', 'up', 'down']) await form.getByRole('checkbox', { name: target, exact: true }).check();
-    await form.getByLabel('Learning rate').fill('0.05');
-    await form.getByLabel('Warmup ratio').fill('0');
+    await form.getByLabel('Learning rate').fill('0.02');
+    await form.getByLabel('Warmup ratio').fill('0.1');
     await form.getByRole('radio', { name: 'Steps' }).check();
     await form.getByLabel('Number of steps').fill(String(STEPS));
     await form.getByLabel('Batch size').fill('16');
@@ -71,7 +71,7 @@ describe.skipIf(!existsSync(llama2Tokenizer))('Train page with Alpaca rows and t
     const losses = await lossPoints(page);
     expect(losses).toHaveLength(STEPS);
     expect(losses[0]).toBeGreaterThan(10);
-    expect(losses.at(-1)!).toBeLessThan(losses[0] / 2);
+    expect(losses.at(-1)!).toBeLessThan(0.3);
     expect(await monitor.locator('[data-value="truncated"]').innerText()).toBe('2 rows longer than 64 tokens');
     expect(studio.errors).toEqual([]);
   }, 1_200_000);
