@@ -4,7 +4,7 @@
 import { type GpuContext, Params } from '../gpu/context';
 import queryCode from '../../shaders/attention_backward_query.wgsl?raw';
 import keyValueCode from '../../shaders/attention_backward_keyvalue.wgsl?raw';
-import { sizedPipeline } from './shader';
+import { headLanes, sizedPipeline } from './shader';
 
 const HS_MAX = 256; // head dims held in workgroup memory by both shaders
 
@@ -32,8 +32,7 @@ export function attentionBackward(
   if (HS > HS_MAX) throw new RangeError(`attention backward supports head dims up to ${HS_MAX}, got ${HS}: this model is not supported for training`);
   if (NH % NKV !== 0) throw new RangeError(`query heads (${NH}) must be a multiple of key/value heads (${NKV})`);
   const params = new Params().u32(T).u32(NH).u32(NKV).u32(HS).f32(1 / Math.sqrt(HS));
-  // A warp per row where its four dims per lane cover the head (HS <= 128), else the 64 lanes as written.
-  const lanes = HS <= 128 ? 32 : 64;
+  const lanes = headLanes(HS);
   ctx.dispatch(sizedPipeline(ctx, 'attention_backward_query', queryCode, lanes), [dq, stats, dout, q, k, v], params, [T, B * NH]);
   ctx.dispatch(sizedPipeline(ctx, 'attention_backward_keyvalue', keyValueCode, lanes), [dk, dv, stats, dout, q, k, v], params, [T, B * NKV]);
 }

@@ -39,6 +39,11 @@ export function rowLanes(width: number, max = 256): number {
   return Math.min(max, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(width, 1)))));
 }
 
+/** Lanes for the attention kernels, whose lanes own four head dims each: a warp where that covers the head. */
+export function headLanes(HS: number): number {
+  return HS <= 4 * 32 ? 32 : 64;
+}
+
 const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension on every adapter
 
 /**
