@@ -6,15 +6,12 @@ import { fetchDatasetText } from '../../data/presets';
 import { lengthHistograms, verbNounStats, wordCount, type Histogram, type VerbNounStats } from '../../data/stats';
 import { DatasetStore, stripKeys } from '../../data/store';
 import type { DatasetMeta, DatasetRecord } from '../../data/types';
+import { messageOf } from '../lib/message';
 
 export type InputFilter = 'any' | 'with' | 'without';
 export type LangFilter = 'any' | 'en' | 'zh';
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Per-row search text (lower case) and language, built once when a dataset opens. */
 interface RowIndex {

@@ -4,6 +4,7 @@ import { getContext, setContext } from 'svelte';
 import type { LoadProgress, ModelInfo, ModelSource } from '../../engine/api';
 import type { EngineClient } from '../../engine/client';
 import type { GpuInfo } from '../../gpu/device';
+import { messageOf } from '../lib/message';
 
 export const defaultHubId = 'HuggingFaceTB/SmolLM2-135M-Instruct';
 export const defaultHubEndpoint = 'https://huggingface.co';
@@ -111,10 +112,6 @@ export class EngineState {
       this.progress = null;
     }
   }
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 const key = Symbol('engine-state');

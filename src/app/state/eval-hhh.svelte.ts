@@ -5,7 +5,8 @@ import {
   toChoice, toShown, type Criterion, type HhhItem, type HhhRating, type HhhResults, type HhhSession, type ShownChoice,
 } from '../../eval/hhh';
 import type { EvalStore } from '../../eval/store';
-import { messageOf, useEvalState, type EvalState } from './eval.svelte';
+import { useEvalState, type EvalState } from './eval.svelte';
+import { messageOf } from '../lib/message';
 
 export interface NewSessionForm {
   name: string;

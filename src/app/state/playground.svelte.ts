@@ -2,7 +2,8 @@
 // Inputs survive errors and new runs; only the samples are replaced when a run starts.
 import { getContext, setContext } from 'svelte';
 import type { GenerateRequest, GenerateResult, PromptMode, Sample, TokenEvent } from '../../engine/api';
-import { messageOf, type EngineState } from './engine.svelte';
+import type { EngineState } from './engine.svelte';
+import { messageOf } from '../lib/message';
 
 export class PromptIdsError extends Error {
   override name = 'PromptIdsError';

@@ -11,7 +11,8 @@ import { jobRows } from '../../teacher/output';
 import { JobRunner, newJob, requeue, type Progress } from '../../teacher/runner';
 import { type JobItem, type JobLang, type JobMode, type JobRecord } from '../../teacher/types';
 import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
-import { messageOf, useDatasetsState } from './datasets.svelte';
+import { useDatasetsState } from './datasets.svelte';
+import { messageOf } from '../lib/message';
 
 /** A job as the page shows it. */
 export interface JobView {

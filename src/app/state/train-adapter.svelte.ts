@@ -5,8 +5,9 @@ import type { GenerateResult } from '../../engine/api';
 import { sharedStudioDB } from '../../data/db';
 import { RunStore, type RunRecord } from '../../data/runs';
 import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
-import { messageOf, type EngineState } from './engine.svelte';
+import type { EngineState } from './engine.svelte';
 import type { PlaygroundState, SampleView } from './playground.svelte';
+import { messageOf } from '../lib/message';
 
 export interface AppliedAdapter {
   /** Where it came from: file names or the run's name. */

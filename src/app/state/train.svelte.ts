@@ -11,9 +11,10 @@ import type { DatasetMeta } from '../../data/types';
 import { IGNORE_INDEX, parseTokenizedJsonl, type InstructionRow, type TrainExample } from '../../train/data';
 import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
 import { plannedSteps, type Checkpoint, type TrainEvent } from '../../train/run';
-import { messageOf, useEngineState, type EngineState } from './engine.svelte';
+import { useEngineState, type EngineState } from './engine.svelte';
 import { adapterStateOf } from './train-adapter.svelte';
 import { TrainForm } from './train-form.svelte';
+import { messageOf } from '../lib/message';
 
 export type DataSource = 'dataset' | 'file';
 export type PromptFormat = 'alpaca' | 'chat';
