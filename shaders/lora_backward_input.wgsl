@@ -1,6 +1,6 @@
 // lora_backward_input: first pass of LoRA's backward, one workgroup per token row:
 //   du = scale * dout @ B  (overwrites the du scratch),  dinp += dropout'(du @ A)
-// where dropout' keeps and scales the elements that lora_forward kept (same hash; see lora_forward.wgsl).
+// where dropout' keeps and scales the elements that lora_forward kept (the same dropout(), from lora_dropout.wgsl).
 // Reads dout, A, Bw; writes du; accumulates into dinp. Dispatch: grid2(N) workgroups of WG lanes (256 as written; the wrapper sizes it to the rank). R <= WG.
 @group(0) @binding(0) var<storage, read_write> dinp: array<f32>; // (N, C)
 @group(0) @binding(1) var<storage, read_write> du: array<f32>;   // (N, R)
@@ -13,21 +13,6 @@ struct Params { N: u32, C: u32, R: u32, OC: u32, scale: f32, seed: u32, threshol
 const WG = 256u;
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> duRow: array<f32, WG>; // (R)
-
-fn hash32(v: u32) -> u32 {
-  var x = v;
-  x ^= x >> 16u;
-  x *= 0x7feb352du;
-  x ^= x >> 15u;
-  x *= 0x846ca68bu;
-  x ^= x >> 16u;
-  return x;
-}
-
-fn dropout(x: f32, index: u32, seedHash: u32) -> f32 {
-  if (p.threshold == 0u) { return x; }
-  return select(0.0, x * p.keepScale, hash32(index ^ seedHash) >= p.threshold);
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -1,6 +1,6 @@
 // lora_backward_weight: second pass of LoRA's backward, after lora_backward_input has written du:
 //   dA += du^T @ dropout(inp),  dB += scale * dout^T @ u
-// (dropout as in lora_forward.wgsl). One thread owns one element of dA or dB and sums over the N token rows.
+// (dropout() from lora_dropout.wgsl, as in lora_forward). One thread owns one element of dA or dB and sums over the N token rows.
 // Reads du, dout, inp, u; accumulates into dA and dB. Dispatch: grid2(ceil((R*C + OC*R) / 256)) workgroups
 // of 256; threads [0, R*C) own dA, the rest own dB.
 @group(0) @binding(0) var<storage, read_write> dA: array<f32>; // (R, C)
@@ -11,21 +11,6 @@
 @group(0) @binding(5) var<storage, read> u: array<f32>;        // (N, R)
 struct Params { N: u32, C: u32, R: u32, OC: u32, scale: f32, seed: u32, threshold: u32, keepScale: f32 }
 @group(0) @binding(6) var<uniform> p: Params;
-
-fn hash32(v: u32) -> u32 {
-  var x = v;
-  x ^= x >> 16u;
-  x *= 0x7feb352du;
-  x ^= x >> 15u;
-  x *= 0x846ca68bu;
-  x ^= x >> 16u;
-  return x;
-}
-
-fn dropout(x: f32, index: u32, seedHash: u32) -> f32 {
-  if (p.threshold == 0u) { return x; }
-  return select(0.0, x * p.keepScale, hash32(index ^ seedHash) >= p.threshold);
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -1,7 +1,6 @@
 // lora_forward: the low-rank update added to a frozen projection's output (PEFT's LoRA):
 //   u = dropout(inp) @ A^T,  out += scale * u @ B^T
-// Dropout keeps element i = n*C + c when hash32(i ^ hash32(seed)) >= threshold and scales it by 1/(1-p); the
-// same hash is in lora_backward_*.wgsl and src/kernels/dropout.ts. threshold 0 turns it off.
+// dropout() and hash32() are in lora_dropout.wgsl, which the wrapper appends.
 // Reads inp, A, Bw; writes u (saved for the backward pass); accumulates into out.
 // Dispatch: one workgroup per token row, grid2(N), of WG lanes (256 as written; the wrapper sizes it to the rank). R <= WG.
 @group(0) @binding(0) var<storage, read_write> out: array<f32>; // (N, OC)
@@ -15,21 +14,6 @@ struct Params { N: u32, C: u32, R: u32, OC: u32, scale: f32, seed: u32, threshol
 const WG = 256u;
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> uRow: array<f32, WG>; // (R)
-
-fn hash32(v: u32) -> u32 {
-  var x = v;
-  x ^= x >> 16u;
-  x *= 0x7feb352du;
-  x ^= x >> 15u;
-  x *= 0x846ca68bu;
-  x ^= x >> 16u;
-  return x;
-}
-
-fn dropout(x: f32, index: u32, seedHash: u32) -> f32 {
-  if (p.threshold == 0u) { return x; }
-  return select(0.0, x * p.keepScale, hash32(index ^ seedHash) >= p.threshold);
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -1,6 +1,6 @@
 // The LoRA dropout mask as a counter-based hash of (seed, element index): no mask buffer, the same bits in
 // every shader that needs them (forward, dInput, dA) and in the CPU twins. The WGSL copy of `hash32` lives in
-// the lora_*.wgsl shaders and must stay identical to this one.
+// shaders/lora_dropout.wgsl and must stay identical to this one.
 
 /** lowbias32, a 32-bit integer finalizer with good avalanche. */
 export function hash32(x: number): number {

@@ -5,9 +5,15 @@
 import { type GpuContext, Params, groups } from '../gpu/context';
 import { dropoutScale, dropoutThreshold } from './dropout';
 import { grid2, rowLanes, sizedPipeline } from './shader';
-import forwardCode from '../../shaders/lora_forward.wgsl?raw';
-import backwardInputCode from '../../shaders/lora_backward_input.wgsl?raw';
-import backwardWeightCode from '../../shaders/lora_backward_weight.wgsl?raw';
+import dropoutCode from '../../shaders/lora_dropout.wgsl?raw';
+import forwardShader from '../../shaders/lora_forward.wgsl?raw';
+import backwardInputShader from '../../shaders/lora_backward_input.wgsl?raw';
+import backwardWeightShader from '../../shaders/lora_backward_weight.wgsl?raw';
+
+// Each shader calls the one dropout() of lora_dropout.wgsl (WGSL has no includes: appended here).
+const forwardCode = `${forwardShader}\n${dropoutCode}`;
+const backwardInputCode = `${backwardInputShader}\n${dropoutCode}`;
+const backwardWeightCode = `${backwardWeightShader}\n${dropoutCode}`;
 
 const R_MAX = 256; // one workgroup lane per rank at least
 
