@@ -6,7 +6,7 @@ import type { GpuStats } from '../gpu/context';
 import type { ModelOnGpu } from '../model/generate';
 import { makeBatches } from '../train/data';
 import { initAdapter } from '../train/init';
-import { GpuLora } from '../train/lora';
+import { GpuLora } from '../model/lora';
 import { defaultSftSettings } from '../train/run';
 import { SftStepper } from '../train/sft';
 import { UsageError, numberFlag, parseFlags, requireFlag } from './args';

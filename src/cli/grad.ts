@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { writeSafetensors } from '../model/safetensors';
 import { makeBatches } from '../train/data';
 import { examplesFromText } from '../train/examples';
-import { GpuLora } from '../train/lora';
+import { GpuLora } from '../model/lora';
 import { peftKey } from '../train/peft';
 import { SftStepper } from '../train/sft';
 import { numberFlag, parseFlags, requireFlag } from './args';

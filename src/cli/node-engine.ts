@@ -5,7 +5,7 @@ import { memoryCache } from '../model/file-cache';
 import { readBytes, readText } from '../model/files';
 import { dirFiles } from '../model/node-files';
 import { nodeGpu } from '../gpu/node';
-import type { LoraAdapter } from '../train/adapter';
+import type { LoraAdapter } from '../model/lora';
 import { importPeftAdapter } from '../train/peft';
 
 export function nodeEngine(): Engine {

@@ -4,7 +4,7 @@
 // the PEFT adapter in ADAPTER_DIR.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loraTargets, type LoraTarget } from '../train/adapter';
+import { loraTargets, type LoraTarget } from '../model/lora';
 import { examplesFromText } from '../train/examples';
 import { exportPeftAdapter } from '../train/peft';
 import { defaultSftSettings, runSft, type SftSettings } from '../train/run';

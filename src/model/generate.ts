@@ -15,7 +15,7 @@ import {
   lmHead,
   planActivations,
 } from './forward';
-import type { GpuLora } from '../train/lora';
+import type { GpuLora } from './lora';
 import type { GpuModelWeights } from './weights';
 
 export interface Sampling {

@@ -2,7 +2,7 @@
 // from the base model exactly. Seeded, so a run can be repeated.
 import type { ModelConfig } from '../model/config';
 import { mulberry32 } from '../data/split';
-import { loraTargets, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraSettings } from './adapter';
+import { loraTargets, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraSettings } from '../model/lora';
 
 /**
  * Modules in layer order, then in the order of loraTargets. Kaiming-uniform with a = sqrt(5) on A (R, in) has

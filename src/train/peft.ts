@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ModelConfig } from '../model/config';
 import { SafetensorsError, UnsupportedDtypeError } from '../model/errors';
 import { dtypeSize, isDtype, toFloat32, writeSafetensors, type Dtype } from '../model/safetensors';
-import { loraTargets, targetPath, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraTarget } from './adapter';
+import { loraTargets, targetPath, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraTarget } from '../model/lora';
 
 export interface PeftFiles {
   /** adapter_config.json */

@@ -1,10 +1,9 @@
 // The SFT run: epochs of length-grouped batches, gradient accumulation, cosine schedule with warmup,
 // validation every k steps, checkpoints, a stop on NaN/inf, pause, and resume from a checkpoint.
 import type { ModelOnGpu } from '../model/generate';
-import type { LoraAdapter, LoraSettings } from './adapter';
 import { type Batch, type TrainExample, makeBatches, splitExamples } from './data';
 import { initAdapter } from './init';
-import { GpuLora, type OptimizerState } from './lora';
+import { GpuLora, type LoraAdapter, type LoraSettings, type OptimizerState } from '../model/lora';
 import { learningRate } from './schedule';
 import { SftStepper } from './sft';
 

@@ -24,9 +24,8 @@ import { swigluForward } from '../kernels/swiglu';
 import { swigluBackward } from '../kernels/swiglu_backward';
 import type { ModelOnGpu } from '../model/generate';
 import type { LayerWeights } from '../model/weights';
-import { loraTargets, type LoraTarget } from './adapter';
+import { loraTargets, type GpuLora, type LoraTarget } from '../model/lora';
 import { IGNORE_INDEX, type Batch } from './data';
-import type { GpuLora } from './lora';
 
 export interface OptimizerSettings {
   beta1: number;

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'vitest';
 import { DB_VERSION, openStudioDB } from '../../src/data/db';
 import { packExamples, resumeEvents, RunNotFoundError, RunStore, unpackExamples, type NewRun } from '../../src/data/runs';
-import type { LoraAdapter } from '../../src/train/adapter';
+import type { LoraAdapter } from '../../src/model/lora';
 import type { TrainExample } from '../../src/train/data';
 import { defaultSftSettings, type Checkpoint, type TrainEvent } from '../../src/train/run';
 

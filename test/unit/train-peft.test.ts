@@ -3,7 +3,7 @@ import { bytesSource } from '../../src/model/files';
 import { openSafetensors, toFloat32, writeSafetensors, type TensorData } from '../../src/model/safetensors';
 import { toF16 } from '../../src/model/f16';
 import { expectedTensors } from '../../src/model/weights';
-import type { LoraAdapter, LoraTarget } from '../../src/train/adapter';
+import type { LoraAdapter, LoraTarget } from '../../src/model/lora';
 import { initAdapter } from '../../src/train/init';
 import {
   exportMergedSafetensors,

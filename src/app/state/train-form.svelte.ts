@@ -1,6 +1,6 @@
 // The Train page's hyperparameter form: presets, field values as typed, a message per invalid field, and the
 // SftSettings they make. Kept apart from the run state so a run's settings can be loaded back into it.
-import { loraTargets, type LoraTarget } from '../../train/adapter';
+import { loraTargets, type LoraTarget } from '../../model/lora';
 import { defaultSftSettings, type SftSettings } from '../../train/run';
 
 export type LengthMode = 'epochs' | 'steps';
