@@ -13,10 +13,11 @@ export function crossentropyForward(ctx: GpuContext, losses: GPUBuffer, logits: 
 }
 
 /**
- * dlogits (N, V) = (softmax(logits) - onehot(targets)) * scale on trained rows, 0 on masked rows.
- * Overwrites dlogits (the first gradient of a step). scale = 1 / trained tokens gives the mean loss's gradient.
+ * dlogits (N, V) = (softmax(logits) - onehot(targets)) * dlosses (N) per row on trained rows, 0 on masked rows.
+ * Overwrites dlogits (the first gradient of a step). dlosses = 1 / trained tokens on every row gives the mean
+ * loss's gradient; seqlogpBackward's output chains a per-sequence head into it.
  */
-export function crossentropyBackward(ctx: GpuContext, dlogits: GPUBuffer, logits: GPUBuffer, targets: GPUBuffer, scale: number, N: number, V: number): void {
+export function crossentropyBackward(ctx: GpuContext, dlogits: GPUBuffer, logits: GPUBuffer, targets: GPUBuffer, dlosses: GPUBuffer, N: number, V: number): void {
   const pipeline = ctx.pipeline('crossentropy_backward', backwardCode);
-  ctx.dispatch(pipeline, [dlogits, logits, targets], new Params().u32(N).u32(V).f32(scale), grid2(N));
+  ctx.dispatch(pipeline, [dlogits, logits, targets, dlosses], new Params().u32(N).u32(V), grid2(N));
 }

@@ -26,8 +26,8 @@ export function crossentropyForward(losses: Float32Array, logits: Float32Array, 
   }
 }
 
-/** dlogits (N, V) = (softmax(logits) - onehot(targets)) * scale on trained rows, 0 on masked rows (overwrites). */
-export function crossentropyBackward(dlogits: Float32Array, logits: Float32Array, targets: Int32Array, scale: number, N: number, V: number): void {
+/** dlogits (N, V) = (softmax(logits) - onehot(targets)) * dlosses (N) per row on trained rows, 0 on masked rows (overwrites). */
+export function crossentropyBackward(dlogits: Float32Array, logits: Float32Array, targets: Int32Array, dlosses: Float32Array, N: number, V: number): void {
   for (let n = 0; n < N; n++) {
     const row = n * V;
     if (!checkTarget(targets[n], V, n)) {
@@ -35,6 +35,6 @@ export function crossentropyBackward(dlogits: Float32Array, logits: Float32Array
       continue;
     }
     const lse = logSumExp(logits, row, V);
-    for (let v = 0; v < V; v++) dlogits[row + v] = (Math.exp(logits[row + v] - lse) - (v === targets[n] ? 1 : 0)) * scale;
+    for (let v = 0; v < V; v++) dlogits[row + v] = (Math.exp(logits[row + v] - lse) - (v === targets[n] ? 1 : 0)) * dlosses[n];
   }
 }

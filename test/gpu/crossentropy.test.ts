@@ -28,11 +28,11 @@ describe('crossentropy', () => {
   test.each(shapes)('backward matches its CPU twin and overwrites %o', async ({ N, V }) => {
     const ctx = await testContext();
     const logits = randn(seeded(V + 1), N * V, 3), targets = makeTargets(N + 1, N, V);
-    const scale = 1 / 3;
+    const dlosses = randn(seeded(V + 2), N); // a different upstream gradient per row
     const expected = new Float32Array(N * V);
-    crossentropyBackwardRef(expected, logits, targets, scale, N, V);
+    crossentropyBackwardRef(expected, logits, targets, dlosses, N, V);
     const dlogits = ctx.upload(randn(seeded(9), N * V)); // stale values must not survive
-    crossentropyBackward(ctx, dlogits, ctx.upload(logits), ctx.upload(targets), scale, N, V);
+    crossentropyBackward(ctx, dlogits, ctx.upload(logits), ctx.upload(targets), ctx.upload(dlosses), N, V);
     expectAllClose(await ctx.readF32(dlogits), expected, { atol: 1e-6, rtol: 1e-4 });
   });
 });

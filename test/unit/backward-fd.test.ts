@@ -16,51 +16,23 @@ import { ropeBackward } from '../../src/ref/rope_backward';
 import { scatterRows } from '../../src/ref/scatter';
 import { swigluForward } from '../../src/ref/swiglu';
 import { swigluBackward } from '../../src/ref/swiglu_backward';
+import { expectGradient, weightedSum } from '../fd';
 import { randn, seeded } from '../util';
 
-function weightedSum(y: Float32Array, w: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < y.length; i++) sum += y[i] * w[i];
-  return sum;
-}
-
-/** Central differences of `loss` in every element of `x` (nudged in place and restored) against `analytic`. */
-function expectGradient(name: string, x: Float32Array, analytic: Float32Array, loss: () => number, { h = 1e-2, atol = 2e-3, rtol = 1e-2 } = {}): void {
-  expect(analytic.length).toBe(x.length);
-  const bad: string[] = [];
-  let nonzero = 0;
-  for (let i = 0; i < x.length; i++) {
-    const xi = x[i];
-    x[i] = xi + h;
-    const up = x[i] - xi; // the step actually taken in f32
-    const lossUp = loss();
-    x[i] = xi - h;
-    const down = xi - x[i];
-    const lossDown = loss();
-    x[i] = xi;
-    const numeric = (lossUp - lossDown) / (up + down);
-    if (Math.abs(numeric) > 1e-3) nonzero++;
-    if (!(Math.abs(numeric - analytic[i]) <= atol + rtol * Math.abs(numeric)) && bad.length < 5) bad.push(`[${i}] analytic ${analytic[i]} vs numeric ${numeric}`);
-  }
-  if (bad.length) expect.fail(`${name}: gradient mismatch: ${bad.join(', ')}`);
-  // A check of all-zero gradients against all-zero differences proves nothing.
-  expect(nonzero, `${name}: too few nonzero gradients`).toBeGreaterThan(x.length / 4);
-}
-
 describe('backward twins match finite differences of the forward twins', () => {
-  test('crossentropy: mean over trained rows, masked rows get zero', () => {
+  test('crossentropy: per-row upstream gradients, masked rows get zero', () => {
     const N = 5, V = 7;
     const rng = seeded(1);
     const logits = randn(rng, N * V, 2);
     const targets = Int32Array.of(3, -100, 0, 6, 2);
-    const scale = 1 / 4; // four trained rows
+    const dlosses = randn(rng, N); // a different weight per row, as seqlogp_backward hands down
     const losses = new Float32Array(N);
     const loss = () => {
       crossentropyForward(losses, logits, targets, N, V);
-      return scale * losses.reduce((a, b) => a + b, 0);
+      return weightedSum(losses, dlosses);
     };
     const dlogits = new Float32Array(N * V).fill(7); // overwritten, not accumulated
-    crossentropyBackward(dlogits, logits, targets, scale, N, V);
+    crossentropyBackward(dlogits, logits, targets, dlosses, N, V);
     expect(Array.from(dlogits.subarray(V, 2 * V))).toEqual(new Array(V).fill(0));
     // Masked rows have zero gradient, so count nonzeros over the trained rows only.
     const trainedRows = [0, 2, 3, 4];
