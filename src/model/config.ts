@@ -1,10 +1,11 @@
 // config.json -> ModelConfig. Dimension letters used across the engine:
 // V vocab, C hidden size, H MLP intermediate size, L layers, NH query heads, NKV key/value heads, HS head dim.
-import { ModelConfigError, ModelFileMissingError, supportedArchitectures, UnsupportedArchitectureError } from './errors';
+import { architectures, isModelType, modelTypeOfClass, type ModelType } from './architecture';
+import { ModelConfigError, ModelFileMissingError, UnsupportedArchitectureError } from './errors';
 import { readText, type ModelFiles } from './files';
 
 export interface ModelConfig {
-  architecture: 'llama' | 'qwen2';
+  architecture: ModelType;
   vocabSize: number; // V
   hiddenSize: number; // C
   intermediateSize: number; // H
@@ -15,20 +16,12 @@ export interface ModelConfig {
   ropeTheta: number;
   rmsNormEps: number;
   tieWordEmbeddings: boolean;
-  /** q/k/v projections carry biases (Qwen2). */
+  /** q/k/v projections carry biases (Qwen2): as the architecture table says. */
   attentionBias: boolean;
   maxPositionEmbeddings: number;
   bosTokenId: number | null;
   eosTokenIds: number[];
 }
-
-type Architecture = ModelConfig['architecture'];
-
-/** Defaults of the Hugging Face LlamaConfig / Qwen2Config classes, for keys a config.json may leave out. */
-const defaults: Record<Architecture, { ropeTheta: number; rmsNormEps: number; maxPositionEmbeddings: number }> = {
-  llama: { ropeTheta: 10000, rmsNormEps: 1e-6, maxPositionEmbeddings: 2048 },
-  qwen2: { ropeTheta: 10000, rmsNormEps: 1e-6, maxPositionEmbeddings: 32768 },
-};
 
 /** Reads and parses config.json of a model. */
 export async function loadConfig(files: ModelFiles): Promise<ModelConfig> {
@@ -59,7 +52,7 @@ function parseFields(json: unknown): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelConfigError('it is not a JSON object');
   const raw = json as Record<string, unknown>;
   const architecture = architectureOf(raw);
-  const d = defaults[architecture];
+  const { defaults: d, refusedFlags, biased } = architectures[architecture];
 
   const hiddenSize = positiveInt(raw, 'hidden_size');
   const numHeads = positiveInt(raw, 'num_attention_heads');
@@ -75,11 +68,7 @@ function parseFields(json: unknown): ModelConfig {
   const act = raw.hidden_act ?? 'silu';
   if (act !== 'silu') throw new ModelConfigError(`hidden_act ${JSON.stringify(act)} is not supported (only silu)`);
   if (raw.mlp_bias === true) throw new ModelConfigError('mlp_bias is not supported');
-  // Llama's attention_bias also puts a bias on o_proj, which the engine does not have.
-  if (architecture === 'llama' && raw.attention_bias === true) throw new ModelConfigError('attention_bias is not supported for llama');
-  if (architecture === 'qwen2' && raw.use_sliding_window === true) {
-    throw new ModelConfigError('use_sliding_window is not supported (full attention only)');
-  }
+  for (const [key, reason] of Object.entries(refusedFlags)) if (raw[key] === true) throw new ModelConfigError(reason);
 
   const eos = raw.eos_token_id;
   const eosTokenIds = eos == null ? [] : Array.isArray(eos) ? eos : [eos];
@@ -99,22 +88,23 @@ function parseFields(json: unknown): ModelConfig {
     ropeTheta: ropeTheta(raw, d.ropeTheta),
     rmsNormEps: positiveNumber(raw, 'rms_norm_eps', d.rmsNormEps),
     tieWordEmbeddings: flag(raw, 'tie_word_embeddings', false),
-    attentionBias: architecture === 'qwen2',
+    attentionBias: biased.length > 0,
     maxPositionEmbeddings: raw.max_position_embeddings == null ? d.maxPositionEmbeddings : positiveInt(raw, 'max_position_embeddings'),
     bosTokenId: bos as number | null,
     eosTokenIds: eosTokenIds as number[],
   };
 }
 
-function architectureOf(raw: Record<string, unknown>): Architecture {
-  const architectures = raw.architectures;
+function architectureOf(raw: Record<string, unknown>): ModelType {
+  const classes = raw.architectures;
   const modelType = raw.model_type;
-  if (Array.isArray(architectures) && architectures.length > 0) {
-    const name = String(architectures[0]);
-    if (name in supportedArchitectures) return supportedArchitectures[name as keyof typeof supportedArchitectures];
+  if (Array.isArray(classes) && classes.length > 0) {
+    const name = String(classes[0]);
+    const type = modelTypeOfClass(name);
+    if (type) return type;
     throw new UnsupportedArchitectureError(name);
   }
-  if (modelType === 'llama' || modelType === 'qwen2') return modelType;
+  if (isModelType(modelType)) return modelType;
   throw new UnsupportedArchitectureError(typeof modelType === 'string' ? modelType : 'unknown (config.json names none)');
 }
 

@@ -1,6 +1,5 @@
 // Typed errors of model loading. Each message says what went wrong and what to do about it.
-
-export const supportedArchitectures = { LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' } as const;
+import { architectures } from './architecture';
 
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
@@ -42,8 +41,8 @@ export class ModelFileMissingError extends Error {
 export class UnsupportedArchitectureError extends Error {
   override name = 'UnsupportedArchitectureError';
   constructor(readonly architecture: string) {
-    const supported = Object.entries(supportedArchitectures)
-      .map(([arch, type]) => `${arch} (${type})`)
+    const supported = Object.entries(architectures)
+      .map(([type, entry]) => `${entry.causalLm} (${type})`)
       .join(', ');
     super(`Model architecture ${architecture} is not supported. Supported: ${supported}. Pick a model of one of these families.`);
   }

@@ -1,8 +1,10 @@
 // Uploads a Llama-family checkpoint to the GPU once. Matmul weights become f16 where the device has
 // shader-f16 (half the memory and bandwidth), everything else f32. A failed upload destroys what it made.
 import type { GpuContext, GpuWeight } from '../gpu/context';
+import { embeddingTensor, finalNormTensor, layerTensorNames, lmHeadTensor, type Projection } from './architecture';
 import type { ModelConfig } from './config';
 import { ModelConfigError, TensorMissingError, assertFitsGpu } from './errors';
+import { targetShape } from './lora';
 import { toFloat16Bits, toFloat32, type ModelWeights } from './safetensors';
 
 export interface LayerWeights {
@@ -33,35 +35,51 @@ export interface GpuModelWeights {
 /** Bytes of the checkpoint read and uploaded so far, of the total. */
 export type UploadProgress = (loadedBytes: number, totalBytes: number) => void;
 
+interface TensorSpec {
+  name: string;
+  shape: number[];
+}
+
+/** A LayerWeights field's tensor; null where the field may be (an absent bias). */
+type LayerTensors = { [K in keyof LayerWeights]: null extends LayerWeights[K] ? TensorSpec | null : TensorSpec };
+
+/** The tensors of decoder layer `layer` by their LayerWeights field, in upload order. */
+function layerTensors(config: ModelConfig, layer: number): LayerTensors {
+  const C = config.hiddenSize;
+  const names = layerTensorNames(config.architecture, layer);
+  const weight = (p: Projection): TensorSpec => {
+    const { inFeatures, outFeatures } = targetShape(config, p);
+    return { name: names.weight(p), shape: [outFeatures, inFeatures] };
+  };
+  const bias = (p: Projection): TensorSpec | null => {
+    const name = names.bias(p);
+    return name === null ? null : { name, shape: [targetShape(config, p).outFeatures] };
+  };
+  return {
+    inputNorm: { name: names.inputNorm, shape: [C] },
+    q: weight('q_proj'),
+    k: weight('k_proj'),
+    v: weight('v_proj'),
+    qBias: bias('q_proj'),
+    kBias: bias('k_proj'),
+    vBias: bias('v_proj'),
+    o: weight('o_proj'),
+    postNorm: { name: names.postNorm, shape: [C] },
+    gate: weight('gate_proj'),
+    up: weight('up_proj'),
+    down: weight('down_proj'),
+  };
+}
+
 /** The tensor names and shapes a config implies, in upload order. */
-export function expectedTensors(config: ModelConfig): { name: string; shape: number[] }[] {
-  const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, vocabSize: V } = config;
-  const out = [{ name: 'model.embed_tokens.weight', shape: [V, C] }];
+export function expectedTensors(config: ModelConfig): TensorSpec[] {
+  const { architecture, hiddenSize: C, vocabSize: V } = config;
+  const out: TensorSpec[] = [{ name: embeddingTensor(architecture), shape: [V, C] }];
   for (let l = 0; l < config.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    out.push(
-      { name: `${p}.input_layernorm.weight`, shape: [C] },
-      { name: `${p}.self_attn.q_proj.weight`, shape: [NH * HS, C] },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [NKV * HS, C] },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [NKV * HS, C] },
-    );
-    if (config.attentionBias) {
-      out.push(
-        { name: `${p}.self_attn.q_proj.bias`, shape: [NH * HS] },
-        { name: `${p}.self_attn.k_proj.bias`, shape: [NKV * HS] },
-        { name: `${p}.self_attn.v_proj.bias`, shape: [NKV * HS] },
-      );
-    }
-    out.push(
-      { name: `${p}.self_attn.o_proj.weight`, shape: [C, NH * HS] },
-      { name: `${p}.post_attention_layernorm.weight`, shape: [C] },
-      { name: `${p}.mlp.gate_proj.weight`, shape: [H, C] },
-      { name: `${p}.mlp.up_proj.weight`, shape: [H, C] },
-      { name: `${p}.mlp.down_proj.weight`, shape: [C, H] },
-    );
+    for (const tensor of Object.values(layerTensors(config, l))) if (tensor) out.push(tensor);
   }
-  out.push({ name: 'model.norm.weight', shape: [C] });
-  if (!config.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [V, C] });
+  out.push({ name: finalNormTensor(architecture), shape: [C] });
+  if (!config.tieWordEmbeddings) out.push({ name: lmHeadTensor(architecture, false), shape: [V, C] });
   return out;
 }
 
@@ -108,32 +126,30 @@ export async function uploadWeights(
     for (const buffer of created) buffer.destroy();
     throw error;
   }
-  const matrix = (name: string): GpuWeight => ({ buffer: buffers.get(name)!, dtype });
   const vector = (name: string): GPUBuffer => buffers.get(name)!;
-  const optional = (name: string): GPUBuffer | null => buffers.get(name) ?? null;
+  const matrix = (name: string): GpuWeight => ({ buffer: vector(name), dtype });
   const layers = Array.from({ length: config.numLayers }, (_, l): LayerWeights => {
-    const p = `model.layers.${l}`;
+    const t = layerTensors(config, l);
     return {
-      inputNorm: vector(`${p}.input_layernorm.weight`),
-      q: matrix(`${p}.self_attn.q_proj.weight`),
-      k: matrix(`${p}.self_attn.k_proj.weight`),
-      v: matrix(`${p}.self_attn.v_proj.weight`),
-      qBias: optional(`${p}.self_attn.q_proj.bias`),
-      kBias: optional(`${p}.self_attn.k_proj.bias`),
-      vBias: optional(`${p}.self_attn.v_proj.bias`),
-      o: matrix(`${p}.self_attn.o_proj.weight`),
-      postNorm: vector(`${p}.post_attention_layernorm.weight`),
-      gate: matrix(`${p}.mlp.gate_proj.weight`),
-      up: matrix(`${p}.mlp.up_proj.weight`),
-      down: matrix(`${p}.mlp.down_proj.weight`),
+      inputNorm: vector(t.inputNorm.name),
+      q: matrix(t.q.name),
+      k: matrix(t.k.name),
+      v: matrix(t.v.name),
+      qBias: t.qBias && vector(t.qBias.name),
+      kBias: t.kBias && vector(t.kBias.name),
+      vBias: t.vBias && vector(t.vBias.name),
+      o: matrix(t.o.name),
+      postNorm: vector(t.postNorm.name),
+      gate: matrix(t.gate.name),
+      up: matrix(t.up.name),
+      down: matrix(t.down.name),
     };
   });
-  const embed = matrix('model.embed_tokens.weight');
   return {
-    embed,
+    embed: matrix(embeddingTensor(config.architecture)),
     layers,
-    finalNorm: vector('model.norm.weight'),
-    lmHead: config.tieWordEmbeddings ? embed : matrix('lm_head.weight'),
+    finalNorm: vector(finalNormTensor(config.architecture)),
+    lmHead: matrix(lmHeadTensor(config.architecture, config.tieWordEmbeddings)),
     dtype,
     bytes,
     parameterCount,

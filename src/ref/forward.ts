@@ -1,5 +1,6 @@
 // CPU twin of model/forward.ts built from the kernels' CPU twins: the oracle for whole-model GPU tests
 // (biases, GQA, untied heads) on small random models. One sequence, logits for every position.
+import { embeddingTensor, finalNormTensor, layerTensorNames, lmHeadTensor, type Projection } from '../model/architecture';
 import type { ModelConfig } from '../model/config';
 import { attentionForward } from './attention';
 import { embeddingForward } from './embedding';
@@ -34,30 +35,34 @@ export function forwardLogits(config: ModelConfig, weights: CpuWeights, ids: num
   const gate = new Float32Array(T * H);
   const up = new Float32Array(T * H);
   const hidden = new Float32Array(T * H);
-  const bias = (name: string) => (config.attentionBias ? w(name) : null);
+  const type = config.architecture;
 
-  embeddingForward(x, idsU32, w('model.embed_tokens.weight'), T, C);
+  embeddingForward(x, idsU32, w(embeddingTensor(type)), T, C);
   for (let l = 0; l < config.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    rmsnormForward(xn, x, w(`${p}.input_layernorm.weight`), T, C, eps);
-    matmulForward(q, xn, w(`${p}.self_attn.q_proj.weight`), bias(`${p}.self_attn.q_proj.bias`), T, C, NH * HS);
-    matmulForward(k, xn, w(`${p}.self_attn.k_proj.weight`), bias(`${p}.self_attn.k_proj.bias`), T, C, NKV * HS);
-    matmulForward(v, xn, w(`${p}.self_attn.v_proj.weight`), bias(`${p}.self_attn.v_proj.bias`), T, C, NKV * HS);
+    const names = layerTensorNames(type, l);
+    const weight = (p: Projection) => w(names.weight(p));
+    const bias = (p: Projection) => {
+      const name = names.bias(p);
+      return name === null ? null : w(name);
+    };
+    rmsnormForward(xn, x, w(names.inputNorm), T, C, eps);
+    matmulForward(q, xn, weight('q_proj'), bias('q_proj'), T, C, NH * HS);
+    matmulForward(k, xn, weight('k_proj'), bias('k_proj'), T, C, NKV * HS);
+    matmulForward(v, xn, weight('v_proj'), bias('v_proj'), T, C, NKV * HS);
     ropeForward(q, positions, T, NH, HS, config.ropeTheta);
     ropeForward(k, positions, T, NKV, HS, config.ropeTheta);
     attentionForward(att, q, k, v, validFrom, 1, T, NH, NKV, HS, T, 0);
-    matmulForward(proj, att, w(`${p}.self_attn.o_proj.weight`), null, T, NH * HS, C);
+    matmulForward(proj, att, weight('o_proj'), null, T, NH * HS, C);
     residualForward(x, proj, T * C);
-    rmsnormForward(xn, x, w(`${p}.post_attention_layernorm.weight`), T, C, eps);
-    matmulForward(gate, xn, w(`${p}.mlp.gate_proj.weight`), null, T, C, H);
-    matmulForward(up, xn, w(`${p}.mlp.up_proj.weight`), null, T, C, H);
+    rmsnormForward(xn, x, w(names.postNorm), T, C, eps);
+    matmulForward(gate, xn, weight('gate_proj'), null, T, C, H);
+    matmulForward(up, xn, weight('up_proj'), null, T, C, H);
     swigluForward(hidden, gate, up, T, H);
-    matmulForward(proj, hidden, w(`${p}.mlp.down_proj.weight`), null, T, H, C);
+    matmulForward(proj, hidden, weight('down_proj'), null, T, H, C);
     residualForward(x, proj, T * C);
   }
-  rmsnormForward(xn, x, w('model.norm.weight'), T, C, eps);
+  rmsnormForward(xn, x, w(finalNormTensor(type)), T, C, eps);
   const logits = new Float32Array(T * V);
-  const head = config.tieWordEmbeddings ? w('model.embed_tokens.weight') : w('lm_head.weight');
-  matmulForward(logits, xn, head, null, T, C, V);
+  matmulForward(logits, xn, w(lmHeadTensor(type, config.tieWordEmbeddings)), null, T, C, V);
   return logits;
 }

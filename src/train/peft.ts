@@ -1,12 +1,14 @@
 // LoRA adapters in PEFT's file format: adapter_config.json + adapter_model.safetensors with keys
-// base_model.model.model.layers.N.<self_attn|mlp>.<proj>.lora_A.weight (R, in) and .lora_B.weight (out, R),
+// base_model.model.<projection module>.lora_A.weight (R, in) and .lora_B.weight (out, R), module paths from the
+// architecture table (Llama: base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight),
 // applied as W + (lora_alpha / r) * B @ A. Export (with a self-test that reads the file back), import of
 // adapters trained elsewhere, and merging into the base weights.
 import { z } from 'zod';
+import { layerTensorNames, parseProjectionModule, projectionModule, type ModelType } from '../model/architecture';
 import type { ModelConfig } from '../model/config';
 import { SafetensorsError, UnsupportedDtypeError } from '../model/errors';
 import { dtypeSize, isDtype, toFloat32, writeSafetensors, type Dtype } from '../model/safetensors';
-import { loraTargets, targetPath, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraTarget } from '../model/lora';
+import { loraTargets, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraTarget } from '../model/lora';
 
 export interface PeftFiles {
   /** adapter_config.json */
@@ -34,15 +36,29 @@ export class PeftExportError extends Error {
   }
 }
 
+/** PEFT wraps the base model twice: its state-dict keys are the model's own tensor names under this prefix. */
+const peftPrefix = 'base_model.model.';
+
+/**
+ * The PEFT state-dict key of a tensor of the base model, e.g. of a fully trained module in modules_to_save:
+ * score.weight (the reward head) -> base_model.model.score.weight.
+ */
+export function peftTensorKey(tensor: string): string {
+  return `${peftPrefix}${tensor}`;
+}
+
+// A LoraAdapter does not record its base model's architecture: the functions below take it as an argument,
+// by default Llama's module names (which every entry of the architecture table shares so far).
+
 /** The PEFT state-dict key of a module's A or B. */
-export function peftKey(layer: number, target: LoraTarget, which: 'A' | 'B'): string {
-  return `base_model.model.model.layers.${layer}.${targetPath(target)}.lora_${which}.weight`;
+export function peftKey(layer: number, target: LoraTarget, which: 'A' | 'B', architecture: ModelType = 'llama'): string {
+  return peftTensorKey(`${projectionModule(architecture, layer, target)}.lora_${which}.weight`);
 }
 
 /** PEFT's safetensors files carry this metadata; Hugging Face loaders check it. */
 const metadata = { format: 'pt' };
 
-export function exportPeftAdapter(adapter: LoraAdapter): PeftFiles {
+export function exportPeftAdapter(adapter: LoraAdapter, architecture: ModelType = 'llama'): PeftFiles {
   const config = {
     alpha_pattern: {},
     base_model_name_or_path: adapter.baseModel,
@@ -66,11 +82,11 @@ export function exportPeftAdapter(adapter: LoraAdapter): PeftFiles {
   };
   const R = adapter.rank;
   const tensors = adapter.modules.flatMap((m) => [
-    { name: peftKey(m.layer, m.target, 'A'), dtype: 'F32' as const, shape: [R, m.inFeatures], data: m.A },
-    { name: peftKey(m.layer, m.target, 'B'), dtype: 'F32' as const, shape: [m.outFeatures, R], data: m.B },
+    { name: peftKey(m.layer, m.target, 'A', architecture), dtype: 'F32' as const, shape: [R, m.inFeatures], data: m.A },
+    { name: peftKey(m.layer, m.target, 'B', architecture), dtype: 'F32' as const, shape: [m.outFeatures, R], data: m.B },
   ]);
   const files = { configJson: `${JSON.stringify(config, null, 2)}\n`, safetensors: writeSafetensors(tensors, metadata) };
-  verifyPeftExport(files, adapter);
+  verifyPeftExport(files, adapter, architecture);
   return files;
 }
 
@@ -78,7 +94,7 @@ export function exportPeftAdapter(adapter: LoraAdapter): PeftFiles {
  * Reads exported files back and checks them against the adapter: the config's r, lora_alpha, lora_dropout and
  * target_modules, exactly the expected keys, each F32 with the right shape and bit-identical values.
  */
-export function verifyPeftExport(files: PeftFiles, adapter: LoraAdapter): void {
+export function verifyPeftExport(files: PeftFiles, adapter: LoraAdapter, architecture: ModelType = 'llama'): void {
   const fail = (reason: string): never => {
     throw new PeftExportError(reason);
   };
@@ -101,8 +117,8 @@ export function verifyPeftExport(files: PeftFiles, adapter: LoraAdapter): void {
   const R = adapter.rank;
   const expected = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const m of adapter.modules) {
-    expected.set(peftKey(m.layer, m.target, 'A'), { shape: [R, m.inFeatures], data: m.A });
-    expected.set(peftKey(m.layer, m.target, 'B'), { shape: [m.outFeatures, R], data: m.B });
+    expected.set(peftKey(m.layer, m.target, 'A', architecture), { shape: [R, m.inFeatures], data: m.A });
+    expected.set(peftKey(m.layer, m.target, 'B', architecture), { shape: [m.outFeatures, R], data: m.B });
   }
   for (const name of tensors.keys()) if (!expected.has(name)) fail(`it holds an unexpected tensor ${name}`);
   for (const [name, want] of expected) {
@@ -142,8 +158,16 @@ const peftConfig = z.looseObject({
   base_model_name_or_path: z.string().nullish(),
 });
 
-/** PEFT's keys, with or without the adapter name PEFT sometimes leaves in (".default"). */
-const keyPattern = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)\.lora_([AB])(?:\.default)?\.weight$/;
+/** The LoRA weight ending of PEFT's keys, with or without the adapter name PEFT sometimes leaves in (".default"). */
+const loraSuffix = /\.lora_([AB])(?:\.default)?\.weight$/;
+
+/** The layer, target and A or B of a PEFT LoRA key, or null when the key names no projection of the architecture. */
+function parsePeftKey(name: string, architecture: ModelType): { layer: number; target: LoraTarget; which: 'A' | 'B' } | null {
+  const suffix = loraSuffix.exec(name);
+  if (!suffix || !name.startsWith(peftPrefix)) return null;
+  const module = parseProjectionModule(architecture, name.slice(peftPrefix.length, suffix.index));
+  return module && { layer: module.layer, target: module.projection, which: suffix[1] as 'A' | 'B' };
+}
 
 /**
  * A PEFT LoRA adapter for this model. Tensors may be F32, F16 or BF16 (widened exactly to f32). Everything is
@@ -188,13 +212,9 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
 
   const found = new Map<string, Float32Array>(); // `${layer}.${target}.${A|B}` -> values
   for (const [name, tensor] of readSafetensors('adapter_model.safetensors', safetensors)) {
-    const match = keyPattern.exec(name);
-    const target = match?.[3] as LoraTarget | undefined;
-    if (!match || !target || !loraTargets.includes(target) || match[2] !== targetPath(target).split('.')[0]) {
-      throw new PeftImportError(`tensor ${name} is not the lora_A or lora_B weight of a ${loraTargets.join('/')} projection`);
-    }
-    const layer = Number(match[1]);
-    const which = match[4] as 'A' | 'B';
+    const key = parsePeftKey(name, config.architecture);
+    if (!key) throw new PeftImportError(`tensor ${name} is not the lora_A or lora_B weight of a ${loraTargets.join('/')} projection`);
+    const { layer, target, which } = key;
     if (layer >= config.numLayers) throw new PeftImportError(`tensor ${name} is for layer ${layer} but the model has ${config.numLayers} layers`, wrongModel);
     if (!targets.includes(target)) throw new PeftImportError(`tensor ${name} is for ${target}, which target_modules ${JSON.stringify(c.target_modules)} does not list`);
     if (!layers.includes(layer)) throw new PeftImportError(`tensor ${name} is for layer ${layer}, which layers_to_transform does not list`);
@@ -207,9 +227,9 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
     if (JSON.stringify(tensor.shape) !== JSON.stringify(shape)) {
       throw new PeftImportError(`tensor ${name} has shape ${JSON.stringify(tensor.shape)} but this model's ${target} at rank ${R} needs ${JSON.stringify(shape)}`, wrongModel);
     }
-    const key = `${layer}.${target}.${which}`;
-    if (found.has(key)) throw new PeftImportError(`the weight of ${peftKey(layer, target, which)} is stored twice (with and without ".default")`);
-    found.set(key, toFloat32(tensor.dtype, tensor.bytes));
+    const id = `${layer}.${target}.${which}`;
+    if (found.has(id)) throw new PeftImportError(`the weight of ${peftKey(layer, target, which, config.architecture)} is stored twice (with and without ".default")`);
+    found.set(id, toFloat32(tensor.dtype, tensor.bytes));
   }
 
   const modules: LoraModuleWeights[] = [];
@@ -217,7 +237,7 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
     for (const target of targets) {
       const A = found.get(`${layer}.${target}.A`);
       const B = found.get(`${layer}.${target}.B`);
-      if (!A || !B) throw new PeftImportError(`tensor ${peftKey(layer, target, A ? 'B' : 'A')} is missing`, 'Pick the complete adapter_model.safetensors that came with the adapter.');
+      if (!A || !B) throw new PeftImportError(`tensor ${peftKey(layer, target, A ? 'B' : 'A', config.architecture)} is missing`, 'Pick the complete adapter_model.safetensors that came with the adapter.');
       modules.push({ layer, target, ...targetShape(config, target), A, B });
     }
   }
@@ -245,12 +265,12 @@ function targetsOf(spec: string | string[]): LoraTarget[] {
 }
 
 /** W + (alpha / r) * B @ A for every module; tensors the adapter does not touch are shared, not copied. */
-export function mergeAdapter(weights: Map<string, Float32Array>, adapter: LoraAdapter): Map<string, Float32Array> {
+export function mergeAdapter(weights: Map<string, Float32Array>, adapter: LoraAdapter, architecture: ModelType = 'llama'): Map<string, Float32Array> {
   const merged = new Map(weights);
   const R = adapter.rank;
   const scale = adapter.alpha / adapter.rank;
   for (const m of adapter.modules) {
-    const name = `model.layers.${m.layer}.${targetPath(m.target)}.weight`;
+    const name = layerTensorNames(architecture, m.layer).weight(m.target);
     const W = weights.get(name); // (out, in)
     const { inFeatures: IN, outFeatures: OUT } = m;
     if (!W) throw new Error(`mergeAdapter: the base weights have no ${name}; merge into the weights of the model the adapter was trained for`);
