@@ -7,6 +7,7 @@
 //   in index order, first passes u * keptMass.
 // Both filters are thresholds on an order-preserving u32 key of the logits, found by bisection with
 // workgroup reductions (nothing is sorted). src/ref/sample.ts repeats every f32 operation in the same order.
+// A row holding a NaN or infinite logit gets NON_FINITE_LOGITS instead of a token.
 // Reads logits, seeds; writes outIds (no accumulation).
 @group(0) @binding(0) var<storage, read_write> outIds: array<u32>; // (B)
 @group(0) @binding(1) var<storage, read> logits: array<f32>;       // (B, V)
@@ -16,6 +17,7 @@ struct Params { B: u32, V: u32, step: u32, greedy: u32, invTemperature: f32, top
 
 const WG = 256u;
 const NONE = 0xffffffffu;
+const NON_FINITE_LOGITS = 0xffffffffu; // as exported by src/kernels/sample.ts
 var<workgroup> redF: array<f32, WG>;
 var<workgroup> redU: array<u32, WG>;
 var<workgroup> redLo: array<u32, WG>;
@@ -25,6 +27,11 @@ fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
   let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
   return (word >> 22u) ^ word;
+}
+
+// By the bits (an all-ones exponent): WGSL lets float operations assume NaN and infinities never occur.
+fn isFinite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
 // Order-preserving key: a < b exactly when key(a) < key(b) (and -0 sorts just below +0).
@@ -99,14 +106,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = b * p.V;
 
   // Argmax, lowest index on ties: each invocation scans upwards, the tree prefers the lower index.
+  // The same pass counts non-finite logits (redLo, summed).
   var best = NONE;
   var bestValue = 0.0;
+  var nonFinite = 0u;
   for (var i = tid; i < p.V; i += WG) {
     let l = logits[base + i];
     if (best == NONE || l > bestValue) { best = i; bestValue = l; }
+    if (!isFinite(l)) { nonFinite += 1u; }
   }
   redF[tid] = bestValue;
   redU[tid] = best;
+  redLo[tid] = nonFinite;
   for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
     if (tid < stride) {
@@ -116,9 +127,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         redF[tid] = v;
         redU[tid] = j;
       }
+      redLo[tid] += redLo[tid + stride];
     }
   }
   let top = workgroupUniformLoad(&redU[0]);
+  if (workgroupUniformLoad(&redLo[0]) > 0u) {
+    if (tid == 0u) { outIds[b] = NON_FINITE_LOGITS; }
+    return;
+  }
   if (p.greedy == 1u) {
     if (tid == 0u) { outIds[b] = top; }
     return;

@@ -7,6 +7,29 @@ export class GpuUnavailableError extends Error {
   }
 }
 
+/** Node on Linux: Dawn reaches the GPU through Vulkan, and the Vulkan loader is not installed. */
+export class VulkanLoaderMissingError extends Error {
+  override name = 'VulkanLoaderMissingError';
+  constructor(readonly searched: string[]) {
+    super(
+      `WebGPU in Node needs the Vulkan loader libvulkan.so.1, which is not installed (looked in ${searched.join(', ')}). ` +
+        'Install it with `sudo apt-get install libvulkan1` (Fedora: `sudo dnf install vulkan-loader`), then run the command again.',
+    );
+  }
+}
+
+/** Node on Linux: the Vulkan loader is there, but no Vulkan driver offered a device. */
+export class VulkanDriverMissingError extends Error {
+  override name = 'VulkanDriverMissingError';
+  constructor() {
+    super(
+      'WebGPU in Node found no Vulkan device: the Vulkan loader is installed but no driver answered. ' +
+        "Install your GPU's Vulkan driver (e.g. `sudo apt-get install mesa-vulkan-drivers`), or run on the CPU with " +
+        "SwiftShader from Debian's chromium package: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.",
+    );
+  }
+}
+
 export class GpuLostError extends Error {
   override name = 'GpuLostError';
   constructor(readonly reason: string, message: string) {

@@ -2,9 +2,13 @@ import { type GpuContext, Params } from '../gpu/context';
 import code from '../../shaders/sample_forward.wgsl?raw';
 import { grid2 } from './shader';
 
+/** The id written for a row whose logits hold a NaN or an infinity (the shader declares the same constant). */
+export const NON_FINITE_LOGITS = 0xffffffff;
+
 /**
  * One token per row of logits (B, V) into outIds u32 (B), drawn with seeds u32 (B) at decoding `step`.
  * temperature 0 is greedy; topK 0 and topP 1 switch those filters off; top-p applies within the top-k.
+ * A row with a NaN or infinite logit gets NON_FINITE_LOGITS.
  */
 export function sampleForward(
   ctx: GpuContext,

@@ -28,6 +28,31 @@ export class TensorMissingError extends Error {
   }
 }
 
+/** A tensor of a weight or adapter file holds NaN or infinite values (checked on the raw bytes, before any conversion). */
+export class NonFiniteWeightsError extends Error {
+  override name = 'NonFiniteWeightsError';
+  constructor(
+    readonly tensor: string,
+    readonly where: string,
+    readonly index: number,
+    advice = 'Re-download the model, or re-export the weights from a checkpoint that loads in PyTorch.',
+  ) {
+    super(`Tensor ${tensor} of ${where} holds NaN or infinite values (the first at element ${index}): the file is corrupt. ${advice}`);
+  }
+}
+
+/** Sampling returned NON_FINITE_LOGITS (src/kernels/sample.ts): a row of logits held a NaN or an infinity. */
+export class NonFiniteLogitsError extends Error {
+  override name = 'NonFiniteLogitsError';
+  constructor(readonly step?: number) {
+    super(
+      `The model produced NaN or infinite logits${step === undefined ? '' : ` at generation step ${step}`}: ` +
+        'its weights or the applied adapter are broken, or training diverged (learning rate too high). ' +
+        'Reload the model, or load a different adapter (or retrain it with a lower learning rate).',
+    );
+  }
+}
+
 export class ModelFileMissingError extends Error {
   override name = 'ModelFileMissingError';
   constructor(readonly file: string, readonly where: string) {

@@ -214,6 +214,20 @@ export function writeSafetensors(tensors: TensorData[], metadata?: Record<string
   return out;
 }
 
+/**
+ * The index of the first NaN or infinite element of a tensor's raw little-endian bytes, or -1. Non-finite means an
+ * all-ones exponent, read from each element's two highest bytes: F32 and BF16 keep it in bits 0x7f80 of them,
+ * F16 in 0x7c00. No copy, and no alignment needed.
+ */
+export function firstNonFinite(dtype: Dtype, bytes: Uint8Array): number {
+  const size = itemSize[dtype];
+  const [high, low] = dtype === 'F16' ? [0x7c, 0x00] : [0x7f, 0x80];
+  for (let at = size - 1, i = 0; at < bytes.byteLength; at += size, i++) {
+    if ((bytes[at] & high) === high && (bytes[at - 1] & low) === low) return i;
+  }
+  return -1;
+}
+
 /** Tensor bytes as float32 (copied; F16 and BF16 widened exactly). */
 export function toFloat32(dtype: Dtype, bytes: Uint8Array): Float32Array {
   if (dtype === 'F32') return new Float32Array(copyAligned(bytes, 4).buffer);

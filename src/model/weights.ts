@@ -1,11 +1,11 @@
 // Uploads a Llama-family checkpoint to the GPU once. Matmul weights become f16 where the device has
 // shader-f16 (half the memory and bandwidth), everything else f32. A failed upload destroys what it made.
 import type { GpuContext, GpuWeight } from '../gpu/context';
-import { embeddingTensor, finalNormTensor, layerTensorNames, lmHeadTensor, type Projection } from './architecture';
+import { embeddingTensor, finalNormTensor, layerCount, layerTensorNames, lmHeadTensor, type Projection } from './architecture';
 import type { ModelConfig } from './config';
-import { ModelConfigError, TensorMissingError, assertFitsGpu } from './errors';
+import { ModelConfigError, NonFiniteWeightsError, TensorMissingError, assertFitsGpu } from './errors';
 import { targetShape } from './lora';
-import { toFloat16Bits, toFloat32, type ModelWeights } from './safetensors';
+import { firstNonFinite, toFloat16Bits, toFloat32, type ModelWeights, type TensorInfo } from './safetensors';
 
 export interface LayerWeights {
   inputNorm: GPUBuffer; // (C)
@@ -83,6 +83,26 @@ export function expectedTensors(config: ModelConfig): TensorSpec[] {
   return out;
 }
 
+/**
+ * The config against the checkpoint's header, before anything is sized from the config: vocab_size and
+ * hidden_size against the embedding's shape, num_hidden_layers against the layers the tensor names hold. An
+ * edited config.json, or one from another model, is refused here rather than exhausting memory.
+ */
+export function checkWeightsMatchConfig(config: ModelConfig, tensors: ReadonlyMap<string, TensorInfo>, label: string): void {
+  const refuse = (reason: string): never => {
+    throw new ModelConfigError(`${reason}; use the config.json that came with these weights`, label);
+  };
+  const embed = embeddingTensor(config.architecture);
+  const info = tensors.get(embed);
+  if (!info) throw new TensorMissingError(embed, label);
+  const [rows, columns] = info.shape;
+  if (info.shape.length !== 2) refuse(`the embedding ${embed} has shape [${info.shape}], not (vocab_size, hidden_size)`);
+  if (rows !== config.vocabSize) refuse(`vocab_size is ${config.vocabSize} but the embedding ${embed} has ${rows} rows`);
+  if (columns !== config.hiddenSize) refuse(`hidden_size is ${config.hiddenSize} but the embedding ${embed} has ${columns} columns`);
+  const layers = layerCount(config.architecture, tensors.keys());
+  if (layers !== config.numLayers) refuse(`num_hidden_layers is ${config.numLayers} but the weights hold ${layers} layers`);
+}
+
 export async function uploadWeights(
   ctx: GpuContext,
   config: ModelConfig,
@@ -91,6 +111,7 @@ export async function uploadWeights(
   limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
   onProgress: UploadProgress = () => {},
 ): Promise<GpuModelWeights> {
+  checkWeightsMatchConfig(config, source.tensors, label);
   const expected = expectedTensors(config);
   // Check every name, shape and size before allocating anything on the GPU.
   for (const { name, shape } of expected) {
@@ -112,6 +133,8 @@ export async function uploadWeights(
     for (const { name, shape } of expected) {
       const info = source.tensors.get(name)!;
       const raw = await source.read(name);
+      const bad = firstNonFinite(info.dtype, raw);
+      if (bad >= 0) throw new NonFiniteWeightsError(name, label, bad);
       // Matrices (2-D) take the matmul dtype; norms and biases stay f32.
       const data = shape.length === 2 && dtype === 'f16' ? toFloat16Bits(info.dtype, raw) : toFloat32(info.dtype, raw);
       const buffer = ctx.upload(data, name);

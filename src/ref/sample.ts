@@ -1,6 +1,8 @@
 // CPU twin of kernels/sample.ts. It repeats the shader's f32 operations in the shader's order (strided
 // per-invocation partial sums, the same reduction tree, chunked prefix sums, Math.fround after each step),
 // so it picks the same token as the GPU except where exp() rounds differently near a boundary.
+import { NON_FINITE_LOGITS } from '../kernels/sample';
+
 const WG = 256; // invocations per row in the shader
 const f = Math.fround;
 const bits = new Uint32Array(1);
@@ -73,6 +75,7 @@ function search(keys: Uint32Array, w: Float32Array, lo: number, hi: number, topK
  * One token per row of logits (B, V) into outIds (B); seeds (B). temperature 0 is greedy (lowest index on
  * ties); topK keeps the topK largest logits (ties kept), topP then keeps the fewest highest-logit tokens
  * reaching topP of the top-k mass; the draw picks where the kept mass in index order first passes u * kept.
+ * A row with a NaN or infinite logit gets NON_FINITE_LOGITS.
  */
 export function sampleForward(
   outIds: Uint32Array,
@@ -88,6 +91,10 @@ export function sampleForward(
   const invT = temperature <= 0 ? 0 : f(1 / temperature);
   for (let b = 0; b < B; b++) {
     const row = logits.subarray(b * V, (b + 1) * V);
+    if (!row.every(Number.isFinite)) {
+      outIds[b] = NON_FINITE_LOGITS;
+      continue;
+    }
     let top = 0;
     for (let i = 1; i < V; i++) if (row[i] > row[top]) top = i;
     if (temperature <= 0) {

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { layerTensorNames, parseProjectionModule, projectionModule, type ModelType } from '../model/architecture';
 import type { ModelConfig } from '../model/config';
-import { SafetensorsError, UnsupportedDtypeError } from '../model/errors';
-import { dtypeSize, isDtype, toFloat32, writeSafetensors, type Dtype } from '../model/safetensors';
+import { NonFiniteWeightsError, SafetensorsError, UnsupportedDtypeError } from '../model/errors';
+import { dtypeSize, firstNonFinite, isDtype, toFloat32, writeSafetensors, type Dtype } from '../model/safetensors';
 import { loraTargets, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraTarget } from '../model/lora';
 
 export interface PeftFiles {
@@ -229,6 +229,10 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
     }
     const id = `${layer}.${target}.${which}`;
     if (found.has(id)) throw new PeftImportError(`the weight of ${peftKey(layer, target, which, config.architecture)} is stored twice (with and without ".default")`);
+    const bad = firstNonFinite(tensor.dtype, tensor.bytes);
+    if (bad >= 0) {
+      throw new NonFiniteWeightsError(name, 'adapter_model.safetensors', bad, 'Re-download the adapter, or re-export it from a training run whose loss stayed finite.');
+    }
     found.set(id, toFloat32(tensor.dtype, tensor.bytes));
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { sampleForward } from '../../src/kernels/sample';
+import { NON_FINITE_LOGITS, sampleForward } from '../../src/kernels/sample';
 import { sampleForward as sampleForwardRef } from '../../src/ref/sample';
 import { randInt, randn, seeded } from '../util';
 import { testContext } from './harness';
@@ -70,6 +70,23 @@ describe('sample_forward', () => {
     const seeds = randInt(rng, B, 2 ** 32);
     const gpu = await sampleOnGpu(logits, seeds, B, V, 5, setting);
     expect(gpu).toEqual(sampleOnCpu(logits, seeds, B, V, 5, setting));
+  });
+
+  test.each([
+    { temperature: 0, topK: 0, topP: 1 },
+    { temperature: 0.9, topK: 50, topP: 0.95 },
+  ])('a row with a NaN or an infinite logit gets NON_FINITE_LOGITS, as in its CPU twin %o', async (setting) => {
+    const B = 5, V = 300; // V > 256: the bad logit may sit in any invocation's stride
+    const logits = randn(seeded(21), B * V);
+    logits[1 * V + 7] = NaN;
+    logits[2 * V + 299] = Infinity;
+    logits[3 * V + 150] = -Infinity;
+    const seeds = Uint32Array.from([1, 2, 3, 4, 5]);
+    const ids = await sampleOnGpu(logits, seeds, B, V, 3, setting);
+    expect(ids).toEqual(sampleOnCpu(logits, seeds, B, V, 3, setting));
+    expect([...ids.subarray(1, 4)]).toEqual([NON_FINITE_LOGITS, NON_FINITE_LOGITS, NON_FINITE_LOGITS]);
+    expect(ids[0]).toBeLessThan(V);
+    expect(ids[4]).toBeLessThan(V);
   });
 
   test('a single-token vocabulary always gives token 0', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { bytesSource } from '../../src/model/files';
 import { openSafetensors, toFloat32, writeSafetensors, type TensorData } from '../../src/model/safetensors';
 import { toF16 } from '../../src/model/f16';
+import { NonFiniteWeightsError } from '../../src/model/errors';
 import { expectedTensors } from '../../src/model/weights';
 import type { LoraAdapter, LoraTarget } from '../../src/model/lora';
 import { initAdapter } from '../../src/train/init';
@@ -224,6 +225,18 @@ describe('importPeftAdapter', () => {
     const extra: TensorData = { name: q0A.replace('.weight', '.default.weight'), dtype: 'F32', shape: [2, 24], data: new Float32Array(48) };
     const { configJson, safetensors } = foreignAdapter({ extra });
     expect(() => importPeftAdapter(configJson, safetensors, config)).toThrow(/stored twice/);
+  });
+
+  test('NaN or infinite values are refused, naming the PEFT key', () => {
+    for (const bad of [NaN, -Infinity]) {
+      const adapter = trainedAdapter(['q_proj', 'down_proj']);
+      adapter.modules.find((m) => m.layer === 1 && m.target === 'down_proj')!.B[5] = bad;
+      const files = exportPeftAdapter(adapter);
+      expect(() => importPeftAdapter(files.configJson, files.safetensors, config)).toThrow(NonFiniteWeightsError);
+      expect(() => importPeftAdapter(files.configJson, files.safetensors, config)).toThrow(
+        /^Tensor base_model\.model\.model\.layers\.1\.mlp\.down_proj\.lora_B\.weight of adapter_model\.safetensors holds NaN or infinite values \(the first at element 5\).*Re-download the adapter/,
+      );
+    }
   });
 
   test('broken files are refused', () => {
