@@ -12,6 +12,7 @@ const commands: Record<string, Command> = {
   rouge: { summary: 'ROUGE-L per item and by reference length (--pred FILE --ref FILE [--stem] [--cjk])', load: () => import('./rouge') },
   judge: { summary: 'GPT-4 judge of two answer sets in both orders (--questions F --answers-a F --answers-b F --base-url URL --model M)', load: () => import('./judge') },
   teach: { summary: 'answer instructions with a teacher model, resumable (--source F --out F --base-url URL --model M [--lang zh])', load: () => import('./teach') },
+  feedback: { summary: 'rate responses 1-10 with a teacher model, scores + pairs, resumable (--source F --out F --base-url URL --model M)', load: () => import('./feedback') },
 };
 
 async function main(): Promise<void> {

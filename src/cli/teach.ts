@@ -15,7 +15,7 @@ import { JournalStore } from '../teacher/journal';
 import { jobRows } from '../teacher/output';
 import { DEFAULT_PRICES } from '../teacher/pricing';
 import { JobRunner, newJob, requeue, type Progress } from '../teacher/runner';
-import { PAPER_PARAMS, type JobLang, type JobRecord, type JobSpec } from '../teacher/types';
+import { PAPER_PARAMS, type JobItem, type JobLang, type JobRecord, type JobSpec } from '../teacher/types';
 
 const FLAGS = {
   source: 'string', out: 'string', 'base-url': 'string', model: 'string', lang: 'string', translator: 'string',
@@ -54,29 +54,11 @@ export async function run(argv: string[]): Promise<void> {
 
   const journalFile = flags.journal ?? `${outFile}.journal.jsonl`;
   const store = JournalStore.open(journalFile);
-  const job = await resumeOrCreate(store, spec, rows, journalFile);
+  const job = await resumeOrCreate(store, spec, () => newJob(spec, rows), journalFile);
   const client = new TeacherClient({ baseURL, apiKey });
   const say = (text: string) => process.stderr.write(redact(text, [apiKey]) + '\n');
 
-  let last = 0;
-  const runner = new JobRunner(job.id, {
-    store, chat: client,
-    onProgress: (p) => {
-      if (Date.now() - last < 2000) return;
-      last = Date.now();
-      say(progressLine(p));
-    },
-  });
-  const interrupt = () => {
-    say('teach: stopping after the requests in flight (interrupt again to quit now)');
-    runner.pause();
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  const finished = await runner.run();
-  process.off('SIGINT', interrupt);
-  process.off('SIGTERM', interrupt);
+  const { finished, runner } = await runInTerminal('teach', store, job.id, client, say);
 
   const items = await store.loadItems(job.id);
   const out = exportRows(jobRows(finished.spec, items), 'alpaca-json', outFile);
@@ -85,8 +67,13 @@ export async function run(argv: string[]): Promise<void> {
   const p = runner.progress();
   say(`teach: ${progressLine(p)}; wrote ${out.count} rows to ${outFile}`);
 
+  throwUnlessComplete(finished, p, items);
+}
+
+/** Ends a command that wrote what it had with an error when the job did not finish every row. */
+export function throwUnlessComplete(finished: JobRecord, p: Progress, items: readonly JobItem[]): void {
   if (finished.status === 'failed') throw new Error(finished.error ?? 'the job failed');
-  if (finished.status === 'budget') throw new Error(`the budget of $${budget} is spent: ${p.pending} rows left; raise --budget and run again`);
+  if (finished.status === 'budget') throw new Error(`the budget of $${finished.spec.budgetUSD} is spent: ${p.pending} rows left; raise --budget and run again`);
   if (finished.status === 'paused') throw new Error(`interrupted with ${p.pending} rows left: run the same command again to continue`);
   const failed = items.filter((i) => i.status === 'error');
   if (failed.length) {
@@ -94,15 +81,48 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-/** The journal's job if it is this job (same source, endpoint, models, params); a new one otherwise. */
-async function resumeOrCreate(store: JournalStore, spec: JobSpec, rows: { instruction: string; input: string }[], journalFile: string): Promise<JobRecord> {
+/**
+ * Runs a journal's job with progress on stderr at most every 2 s; the first SIGINT or SIGTERM pauses it after the
+ * requests in flight (so everything paid for is journalled), a second SIGINT quits at once. Shared by `teach`
+ * and `feedback`.
+ */
+export async function runInTerminal(
+  command: string, store: JournalStore, jobId: string, client: TeacherClient, say: (text: string) => void, done = 'answered',
+): Promise<{ finished: JobRecord; runner: JobRunner }> {
+  let last = 0;
+  const runner = new JobRunner(jobId, {
+    store, chat: client,
+    onProgress: (p) => {
+      if (Date.now() - last < 2000) return;
+      last = Date.now();
+      say(progressLine(p, done));
+    },
+  });
+  const interrupt = () => {
+    say(`${command}: stopping after the requests in flight (interrupt again to quit now)`);
+    runner.pause();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const finished = await runner.run();
+  process.off('SIGINT', interrupt);
+  process.off('SIGTERM', interrupt);
+  return { finished, runner };
+}
+
+/**
+ * The journal's job if it is this job (same source, endpoint, prompt, models, params), with its failed rows
+ * queued again; a new one, made by `create`, when the journal is new. Shared by `teach` and `feedback`.
+ */
+export async function resumeOrCreate(store: JournalStore, spec: JobSpec, create: () => { job: JobRecord; items: JobItem[] }, journalFile: string): Promise<JobRecord> {
   const [existing] = store.jobs();
   if (!existing) {
-    const { job, items } = newJob(spec, rows);
+    const { job, items } = create();
     await store.createJob(job, items);
     return job;
   }
-  const identity = (s: JobSpec) => JSON.stringify([s.source.digest, s.baseURL, s.lang, s.teacher, s.lang === 'zh' ? s.translator : null]);
+  const identity = (s: JobSpec) => JSON.stringify([s.source.digest, s.baseURL, s.prompt ?? 'alpaca', s.lang, s.teacher, s.lang === 'zh' ? s.translator : null]);
   if (identity(existing.spec) !== identity(spec)) {
     throw new UsageError(`${journalFile} belongs to another job (source, endpoint, model or parameters differ): pass a new --journal, or delete that file to start over`);
   }
@@ -117,10 +137,10 @@ function duration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
-function progressLine(p: Progress): string {
+export function progressLine(p: Progress, done = 'answered'): string {
   const k = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
   return [
-    `${p.done}/${p.total} answered`,
+    `${p.done}/${p.total} ${done}`,
     p.errors ? `${p.errors} failed` : '',
     p.inFlight ? `${p.inFlight} in flight` : '',
     p.perMinute ? `${p.perMinute.toFixed(0)}/min` : '',

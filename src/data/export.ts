@@ -1,8 +1,9 @@
-// Exports: Alpaca JSON (an array, as the GPT-4-LLM files are written), Alpaca JSON Lines, and preference
-// pairs as JSON Lines {prompt, chosen, rejected}. Only row content is written: nothing from settings.
-import type { Row } from './types';
+// Exports: Alpaca JSON (an array, as the GPT-4-LLM files are written), Alpaca JSON Lines, preference pairs as
+// JSON Lines {prompt, chosen, rejected}, and scored responses as GPT-4-LLM's comparison_data_v2 JSON
+// {user_input, responses_and_scores}. Only row content is written: nothing from settings.
+import type { Row, ScoredResponse } from './types';
 
-export type ExportFormat = 'alpaca-json' | 'alpaca-jsonl' | 'pairs-jsonl';
+export type ExportFormat = 'alpaca-json' | 'alpaca-jsonl' | 'pairs-jsonl' | 'comparison-json';
 
 export interface ExportResult {
   text: string;
@@ -35,6 +36,12 @@ export function pairOf(r: Row): { prompt: string; chosen: string; rejected: stri
   return null;
 }
 
+/** A row with scored responses in comparison_data_v2's shape; null for a row without them. */
+export function comparisonRecord(r: Row): { user_input: string; responses_and_scores: ScoredResponse[] } | null {
+  if (!r.responses?.length) return null;
+  return { user_input: pairPrompt(r), responses_and_scores: r.responses.map((x) => ({ response: x.response, score: x.score, source: x.source })) };
+}
+
 export function exportRows(rows: readonly Row[], format: ExportFormat, baseName: string): ExportResult {
   const stem = baseName.replace(/\.(jsonl?|json)$/i, '').replace(/[^\w.-]+/g, '_') || 'dataset';
   if (format === 'alpaca-json') {
@@ -42,6 +49,13 @@ export function exportRows(rows: readonly Row[], format: ExportFormat, baseName:
   }
   if (format === 'alpaca-jsonl') {
     return { text: rows.map((r) => JSON.stringify(alpacaOf(r)) + '\n').join(''), count: rows.length, skipped: 0, fileName: `${stem}.jsonl`, mime: 'application/jsonl' };
+  }
+  if (format === 'comparison-json') {
+    const records = rows.map(comparisonRecord).filter((x) => x !== null);
+    return {
+      text: JSON.stringify(records, null, 4) + '\n', count: records.length, skipped: rows.length - records.length,
+      fileName: `${stem}.comparison.json`, mime: 'application/json',
+    };
   }
   const lines: string[] = [];
   for (const r of rows) {

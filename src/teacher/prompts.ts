@@ -2,8 +2,9 @@
 // evaluation answer sets, the question itself).
 // Chinese (as the paper built its Chinese data): the translator model translates the instruction and the
 // input, then the teacher gets the template with the translations and a system message asking for Chinese.
+// Feedback (the paper's comparison data): the teacher rates one response to a prompt from 1 to 10.
 import { alpacaPrompt } from '../tokenizer/templates';
-import type { ChatRequest, JobItem, JobSpec } from './types';
+import type { ChatRequest, GenerationParams, JobItem, JobSpec } from './types';
 
 export const TRANSLATE_HEADER =
   'Translate the following text into Simplified Chinese. Reply with the translation only, without notes or quotation marks.';
@@ -27,11 +28,43 @@ export function answerRequest(spec: JobSpec, instruction: string, input: string)
   return { model: spec.teacher.model, messages, params: spec.teacher.params };
 }
 
+/**
+ * The feedback prompt, word for word (whitespace included: trailing spaces after the headings, four-space blank
+ * lines) as the GPT-4-LLM authors published it: Baolin Peng's answer of 2023-04-10 in
+ * https://github.com/Instruction-Tuning-with-GPT-4/GPT-4-LLM/issues/8 ("Question about the Reward Model"): the
+ * prompt they used for the paper's comparison data (the paper omits it). Sent as the one user message, no system
+ * message. FastChat's reviewer (src/eval/judge-prompts.ts) is its two-assistant relative, not this prompt.
+ * Placeholders as published: {instruction} and {Response}.
+ */
+export const FEEDBACK_TEMPLATE =
+  '### Instruction \n    \n{instruction}\n    \n### Response \n    \n{Response}\n    \n### End of Response \n    \n'
+  + 'We would like to request your feedback on the performance of AI assistant in response to the user question displayed above. '
+  + 'Please rate the helpfulness, relevance, accuracy, level of details of their responses. '
+  + 'Each assistant receives an overall score on a scale of 1 to 10, where a higher score indicates better overall performance. '
+  + 'Please first output a single line containing value indicating the scores. '
+  + 'In the subsequent line, please provide a comprehensive explanation of your evaluation, avoiding any potential bias.';
+
+/** The authors did not publish the sampling of their feedback runs: these are FastChat's reviewer's (the paper's judge). */
+export const FEEDBACK_PARAMS: GenerationParams = { temperature: 0.2, top_p: 1, max_tokens: 1024 };
+
+/** The feedback prompt for one response; filled in one pass, so a response containing "{instruction}" stays as written. */
+export function feedbackPrompt(instruction: string, response: string): string {
+  return FEEDBACK_TEMPLATE.replace(/\{(instruction|Response)\}/g, (_, name: string) => (name === 'instruction' ? instruction : response));
+}
+
+/** Asks the teacher to rate a feedback row's response; the row's instruction and input are the prompt. */
+export function feedbackRequest(spec: JobSpec, item: JobItem): ChatRequest {
+  if (!item.rates) throw new Error(`row ${item.index + 1} of a feedback job has no response to rate`);
+  const content = feedbackPrompt(plainQuestion(item.instruction, item.input), item.rates.response);
+  return { model: spec.teacher.model, messages: [{ role: 'user', content }], params: spec.teacher.params };
+}
+
 export type Step = 'translate-instruction' | 'translate-input' | 'answer';
 
 /** The request a row needs next, or null when it is answered. */
 export function nextStep(spec: JobSpec, item: JobItem): { step: Step; request: ChatRequest } | null {
   if (item.output !== undefined) return null;
+  if (spec.prompt === 'feedback') return { step: 'answer', request: feedbackRequest(spec, item) };
   if (spec.lang === 'zh') {
     const t = item.translation ?? {};
     if (t.instruction === undefined) return { step: 'translate-instruction', request: translationRequest(spec, item.instruction) };

@@ -9,7 +9,7 @@ import { requestKey } from './cache';
 import { TeacherError } from './errors';
 import { costOf, priceOf } from './pricing';
 import { applyStep, nextStep } from './prompts';
-import type { ChatRequest, ChatResult, JobItem, JobRecord, JobSpec, JobStatus } from './types';
+import type { ChatRequest, ChatResult, JobItem, JobRecord, JobSpec, JobStatus, RatedResponse } from './types';
 
 /** Where a job lives: IndexedDB in the browser, a JSONL journal in the CLI. */
 export interface JobStore {
@@ -88,6 +88,8 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 export interface SourceRow {
   instruction: string;
   input: string;
+  /** Feedback jobs: the response to rate. */
+  rates?: RatedResponse;
 }
 
 /** Builds a job and its pending rows; the caller stores them with JobStore.createJob. */
@@ -96,6 +98,7 @@ export function newJob(spec: JobSpec, sources: readonly SourceRow[], now = Date.
   const job: JobRecord = { id, spec, status: 'ready', total: sources.length, createdAt: now, updatedAt: now };
   const items = sources.map((s, index): JobItem => ({
     jobId: id, index, instruction: s.instruction, input: s.input, status: 'pending',
+    ...(s.rates ? { rates: s.rates } : {}),
     attempts: 0, tokensIn: 0, tokensOut: 0, cost: 0, updatedAt: now,
   }));
   return { job, items };

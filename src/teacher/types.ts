@@ -58,9 +58,10 @@ export interface JobSpec {
   lang: JobLang;
   mode: JobMode;
   teacher: { model: string; params: GenerationParams };
-  /** How a row is asked: in Stanford Alpaca's template (teacher data, the default), or as the question itself
-   * (answer sets for evaluation, as FastChat asks API models). */
-  prompt?: 'alpaca' | 'question';
+  /** How a row is asked: in Stanford Alpaca's template (teacher data, the default), as the question itself
+   * (answer sets for evaluation, as FastChat asks API models), or as GPT-4-LLM's feedback prompt rating the
+   * row's response 1-10 (feedback jobs: comparison data and preference pairs, see feedback.ts). */
+  prompt?: 'alpaca' | 'question' | 'feedback';
   /** Chinese mode: the model that translates instruction and input first. */
   translator?: { model: string; params: GenerationParams };
   concurrency: number;
@@ -107,13 +108,24 @@ export interface JobRecord {
   updatedAt: number;
   /** Why the job stopped, when it failed. */
   error?: string;
-  /** The dataset holding the answers, once written. */
+  /** The dataset holding the answers (feedback jobs: the scored responses), once written. */
   outputDatasetId?: string;
+  /** Feedback jobs: the dataset of preference pairs formed from the scores, once written. */
+  pairsDatasetId?: string;
   /** Batch mode: every round of submitted files, persisted so polling resumes after a reload. */
   batches?: BatchRound[];
 }
 
 export type ItemStatus = 'pending' | 'done' | 'error';
+
+/** Feedback jobs: the response a row rates. One text given by several sources for the same prompt is rated once. */
+export interface RatedResponse {
+  /** Its prompt's place among the job's prompts (the row of the comparison output). */
+  group: number;
+  response: string;
+  /** Every place it holds in its prompt's list of responses: the slot (list order) and who wrote it. */
+  uses: { slot: number; source: string }[];
+}
 
 export interface JobItem {
   jobId: string;
@@ -123,6 +135,9 @@ export interface JobItem {
   status: ItemStatus;
   /** Chinese mode: the translated instruction and input (input stays "" when the source has none). */
   translation?: { instruction?: string; input?: string };
+  /** Feedback jobs: the response this row rates (instruction and input are its prompt). */
+  rates?: RatedResponse;
+  /** The answer; feedback jobs: the teacher's verdict, as written (its score is parsed from it). */
   output?: string;
   /** Failed tries since the row was last (re)queued. */
   attempts: number;

@@ -1,7 +1,9 @@
 // A fake OpenAI-compatible server on 127.0.0.1 for unit and browser tests: chat completions, models, files
 // and batches, with injected faults (429 with Retry-After, 500, slow answers, dropped connections, broken
 // JSON) and a count of completed requests per unique prompt, so tests can prove nothing was paid twice.
-// Answers are derived from the prompt, so a test can say exactly what every row must contain.
+// Answers are derived from the prompt, so a test can say exactly what every row must contain. Feedback prompts
+// (GPT-4-LLM's "rate this response 1-10") get a verdict: the score a response asks for with "[[score:N]]"
+// ("[[score:none]]" for a verdict without one), else a score from 1 to 10 drawn from the prompt's digest.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +28,8 @@ export interface FakeOptions {
   /** Batch: GETs a batch needs before it completes; share of its lines that go to the error file. */
   batchPolls?: number;
   batchErrorRate?: number;
+  /** Replaces the answer to these messages (`usual` is what fakeAnswer gives), e.g. to change a verdict on a retry. */
+  answer?: (messages: { role: string; content: string }[], usual: string) => string;
 }
 
 interface ChatBody {
@@ -54,26 +58,36 @@ interface FakeBatch {
 }
 
 const TRANSLATE_MARK = 'Translate the following text into Simplified Chinese.';
+const FEEDBACK_MARK = 'We would like to request your feedback on the performance of AI assistant in response';
 
 /** The unique-prompt key requests are counted under. */
 export function promptKey(messages: { role: string; content: string }[]): string {
   return JSON.stringify(messages.map((m) => [m.role, m.content]));
 }
 
-/** The answer the fake gives for these messages: a translation marker for translation prompts, else a digest. */
+/** The answer the fake gives for these messages: a translation marker for translation prompts, a verdict for
+ * feedback prompts, else a digest. */
 export function fakeAnswer(messages: { role: string; content: string }[]): string {
   const user = messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
   if (user.startsWith(TRANSLATE_MARK)) return `【译】${user.slice(user.indexOf('\n\n') + 2)}`;
   const digest = createHash('sha256').update(promptKey(messages)).digest('hex').slice(0, 12);
+  if (user.includes(FEEDBACK_MARK)) {
+    const response = user.slice(user.indexOf('### Response'), user.lastIndexOf('### End of Response'));
+    const asked = /\[\[score:([^\]]+)\]\]/.exec(response)?.[1];
+    if (asked === 'none') return 'I am unable to rate this response.\nIt does not address the question.';
+    const score = asked ?? String(1 + (parseInt(digest.slice(0, 6), 16) % 10));
+    return `${score}\nThe response is adequate (verdict ${digest}).`;
+  }
   const chinese = messages.some((m) => m.role === 'system' && m.content.includes('Chinese'));
   return chinese ? `回答 ${digest}。` : `Answer ${digest}.`;
 }
 
 const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
-function completion(body: ChatBody, id: string) {
+function completion(body: ChatBody, id: string, answer?: FakeOptions['answer']) {
   const messages = body.messages ?? [];
-  const text = fakeAnswer(messages);
+  const usual = fakeAnswer(messages);
+  const text = answer ? answer(messages, usual) : usual;
   return {
     id, object: 'chat.completion', created: 1_700_000_000, model: body.model ?? 'fake',
     choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
@@ -225,7 +239,7 @@ export class FakeOpenAI {
       res.end('{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assis');
       return;
     }
-    const payload = JSON.stringify(completion(body, this.#nextId('chatcmpl')));
+    const payload = JSON.stringify(completion(body, this.#nextId('chatcmpl'), this.options.answer));
     res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': this.#nextId('req') });
     res.end(payload, () => {
       this.completed.set(key, (this.completed.get(key) ?? 0) + 1);
@@ -286,7 +300,7 @@ export class FakeOpenAI {
       this.completed.set(key, (this.completed.get(key) ?? 0) + 1);
       out.push(JSON.stringify({
         id: this.#nextId('batch_req'), custom_id: request.custom_id,
-        response: { status_code: 200, request_id: this.#nextId('req'), body: completion(request.body, this.#nextId('chatcmpl')) },
+        response: { status_code: 200, request_id: this.#nextId('req'), body: completion(request.body, this.#nextId('chatcmpl'), this.options.answer) },
         error: null,
       }));
     }

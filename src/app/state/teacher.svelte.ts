@@ -1,18 +1,58 @@
 // Teacher page state: settings (the key stays in this browser's IndexedDB, shown masked, removable), the
-// connection test, and generation jobs: create from a dataset, run, pause, resume, cancel, retry failed rows.
+// connection test, and jobs: generation jobs created from a dataset, and feedback jobs rating the responses of
+// answer sets or a dataset; run, pause, resume, cancel, retry failed rows (and unreadable verdicts).
 // Jobs that were running when the page went away resume when it comes back.
 import { sharedStudioDB } from '../../data/db';
 import { SettingsStore } from '../../data/settings';
 import { DatasetStore } from '../../data/store';
+import type { Row } from '../../data/types';
+import { EvalStore, type AnswerSetRecord, type EvalSetRecord } from '../../eval/store';
 import { normalizeBaseURL, OPENAI_BASE_URL, TeacherClient } from '../../teacher/client';
 import { redact } from '../../teacher/errors';
+import {
+  candidatesFromAnswerSets, candidatesFromRows, feedbackResults, onlyQuestions, pairsHistogram, planFeedback,
+  type FeedbackCandidate, type FeedbackPlan, type ScoreDistribution, type Unparsed,
+} from '../../teacher/feedback';
 import { IdbJobStore } from '../../teacher/idb-store';
 import { jobRows } from '../../teacher/output';
 import { JobRunner, newJob, requeue, type Progress } from '../../teacher/runner';
-import { type JobItem, type JobLang, type JobMode, type JobRecord } from '../../teacher/types';
+import { type GenerationParams, type JobItem, type JobLang, type JobMode, type JobRecord } from '../../teacher/types';
 import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
 import { useDatasetsState } from './datasets.svelte';
 import { messageOf } from '../lib/message';
+
+/** What a feedback job rates: answer sets for one eval set, a dataset's responses, or both (the dataset's rows
+ * for the eval set's questions join the answer sets). */
+export interface FeedbackInput {
+  evalSetId: string | null;
+  answerSetIds: string[];
+  datasetId: string | null;
+}
+
+/** A feedback job's input before it starts: what would be asked. */
+export interface FeedbackPreview extends Omit<FeedbackPlan, 'rows'> {
+  /** Requests to send: one per distinct response to a prompt. */
+  requests: number;
+  /** Dataset rows left out because their prompt is not one of the eval set's questions. */
+  dropped: number;
+  name: string;
+}
+
+/** A feedback job's results as its card shows them (the rows themselves are in the written datasets). */
+export interface FeedbackView {
+  prompts: number;
+  scored: number;
+  pairs: number;
+  ties: number;
+  /** Index k: prompts that yield k pairs. */
+  pairsHistogram: number[];
+  distribution: ScoreDistribution;
+  /** Unreadable verdicts (the first 200), shown with their text and retryable. */
+  unparsed: Unparsed[];
+  unparsedCount: number;
+  failed: number;
+  pending: number;
+}
 
 /** A job as the page shows it. */
 export interface JobView {
@@ -28,6 +68,11 @@ export class TeacherState {
   jobs = $state.raw<JobView[]>([]);
   /** Failed rows of each job, loaded when asked for. */
   failures = $state.raw<Record<string, JobItem[]>>({});
+  /** Feedback inputs: eval sets and answer sets from the Evaluate page's store. */
+  evalSets = $state.raw<EvalSetRecord[]>([]);
+  answerSets = $state.raw<AnswerSetRecord[]>([]);
+  /** Results of feedback jobs, loaded when their card shows them. */
+  feedback = $state.raw<Record<string, FeedbackView>>({});
   connection = $state<{ ok: boolean; message: string } | null>(null);
   testing = $state(false);
   error = $state<string | null>(null);
@@ -36,6 +81,7 @@ export class TeacherState {
   #key: string | null = null;
   #ready: Promise<void> | null = null;
   #progressAt = new Map<string, number>();
+  #evalStore: Promise<EvalStore> | null = null;
 
   async #stores() {
     const db = await sharedStudioDB();
@@ -140,6 +186,121 @@ export class TeacherState {
     }
   }
 
+  #evals(): Promise<EvalStore> {
+    this.#evalStore ??= EvalStore.open().catch((e: unknown) => {
+      this.#evalStore = null;
+      throw e;
+    });
+    return this.#evalStore;
+  }
+
+  /** Loads the eval sets and answer sets a feedback job can rate (they change on the Evaluate page). */
+  async loadFeedbackInputs(): Promise<void> {
+    try {
+      const store = await this.#evals();
+      [this.evalSets, this.answerSets] = await Promise.all([store.evalSets(), store.answerSets()]);
+    } catch (e) {
+      this.error = messageOf(e);
+    }
+  }
+
+  /** The responses an input holds, grouped by prompt, and a name for the job. Throws with what to pick. */
+  async #feedbackPlan(input: FeedbackInput): Promise<{ plan: FeedbackPlan; dropped: number; name: string; datasetId?: string }> {
+    const { datasets } = await this.#stores();
+    let candidates: FeedbackCandidate[] = [];
+    const names: string[] = [];
+    let dropped = 0;
+    if (input.answerSetIds.length) {
+      const store = await this.#evals();
+      const evalSet = input.evalSetId ? await store.evalSet(input.evalSetId) : undefined;
+      if (!evalSet) throw new Error('Pick the eval set the answer sets answer: their answers are matched to its questions.');
+      const sets: AnswerSetRecord[] = [];
+      for (const id of input.answerSetIds) {
+        const set = await store.answerSet(id);
+        if (!set) throw new Error('An answer set was deleted meanwhile: pick the answer sets again.');
+        sets.push(set);
+      }
+      // Sources in the order the sets were made, however they were ticked.
+      sets.sort((a, b) => a.createdAt - b.createdAt);
+      candidates = candidatesFromAnswerSets(evalSet.items, sets);
+      names.push(evalSet.name);
+      if (input.datasetId) {
+        const meta = await datasets.get(input.datasetId);
+        const kept = onlyQuestions(candidatesFromRows(await datasets.rows(input.datasetId), meta.name), evalSet.items);
+        candidates.push(...kept.kept);
+        dropped = kept.dropped;
+        names.push(meta.name);
+      }
+    } else if (input.datasetId) {
+      const meta = await datasets.get(input.datasetId);
+      candidates = candidatesFromRows(await datasets.rows(input.datasetId), meta.name);
+      names.push(meta.name);
+    } else {
+      throw new Error('Pick answer sets (with their eval set) or a dataset whose rows hold responses.');
+    }
+    const plan = planFeedback(candidates);
+    if (!plan.rows.length) throw new Error('There is nothing to rate: every response is empty.');
+    return { plan, dropped, name: names.join(' + '), datasetId: input.datasetId ?? undefined };
+  }
+
+  /** What a feedback job over this input would ask, or why it cannot start. */
+  async previewFeedback(input: FeedbackInput): Promise<FeedbackPreview> {
+    const { plan, dropped, name } = await this.#feedbackPlan(input);
+    const { rows: _rows, ...counts } = plan;
+    return { ...counts, requests: plan.rows.length, dropped, name };
+  }
+
+  /** Creates a feedback job (one row per response to rate) and starts it. */
+  async createFeedbackJob(input: FeedbackInput, mode: JobMode, params: GenerationParams): Promise<void> {
+    this.error = null;
+    try {
+      const { jobs } = await this.#stores();
+      const { plan, name, datasetId } = await this.#feedbackPlan(input);
+      const s = $state.snapshot(this.settings);
+      const { job, items } = newJob({
+        name: `Feedback on ${name} by ${s.teacherModel}`,
+        baseURL: s.baseURL, lang: 'en', mode, prompt: 'feedback',
+        teacher: { model: s.teacherModel, params },
+        concurrency: s.concurrency, maxAttempts: s.maxAttempts, budgetUSD: s.budgetUSD, prices: s.prices,
+        source: { datasetId, name },
+      }, plan.rows);
+      await jobs.createJob(job, items);
+      this.jobs = [{ job, progress: null, running: false }, ...this.jobs];
+      await this.resume(job.id);
+    } catch (e) {
+      this.error = this.#redact(messageOf(e));
+    }
+  }
+
+  /** Reads a feedback job's rows into what its card shows. */
+  async loadFeedback(id: string): Promise<void> {
+    try {
+      const { jobs } = await this.#stores();
+      const r = feedbackResults(await jobs.loadItems(id));
+      this.feedback = {
+        ...this.feedback,
+        [id]: {
+          prompts: r.pairsPerPrompt.length, scored: r.scored, pairs: r.pairs.length, ties: r.ties,
+          pairsHistogram: pairsHistogram(r.pairsPerPrompt), distribution: r.distribution,
+          unparsed: r.unparsed.slice(0, 200), unparsedCount: r.unparsed.length, failed: r.failed, pending: r.pending,
+        },
+      };
+    } catch (e) {
+      this.error = messageOf(e);
+    }
+  }
+
+  /** Asks again for unreadable verdicts (all, or the given rows), bypassing the request cache. */
+  async retryUnparsed(id: string, indices?: number[]): Promise<void> {
+    const { jobs } = await this.#stores();
+    const which = indices ?? feedbackResults(await jobs.loadItems(id)).unparsed.map((u) => u.index);
+    const n = await requeue(jobs, id, which, true);
+    const job = await jobs.loadJob(id);
+    if (job) this.#update(id, { job });
+    this.notice = `${n} verdict${n === 1 ? '' : 's'} asked for again.`;
+    await this.resume(id);
+  }
+
   #update(id: string, patch: Partial<JobView>): void {
     this.jobs = this.jobs.map((v) => (v.job.id === id ? { ...v, ...patch } : v));
   }
@@ -190,6 +351,7 @@ export class TeacherState {
     } finally {
       this.#runners.delete(id);
       if (this.failures[id]) await this.loadFailures(id);
+      if (this.jobs.find((v) => v.job.id === id)?.job.spec.prompt === 'feedback') await this.loadFeedback(id);
     }
   }
 
@@ -231,6 +393,7 @@ export class TeacherState {
 
   /** Writes (or rewrites) the job's answers as a dataset recording model and parameters. */
   async #writeOutput(job: JobRecord): Promise<void> {
+    if (job.spec.prompt === 'feedback') return this.#writeFeedback(job);
     const { jobs, datasets } = await this.#stores();
     const rows = jobRows(job.spec, await jobs.loadItems(job.id));
     if (job.outputDatasetId) await datasets.remove(job.outputDatasetId);
@@ -240,6 +403,24 @@ export class TeacherState {
     this.#update(job.id, { job: updated });
     await useDatasetsState().refresh();
     this.notice = `Saved ${rows.length.toLocaleString('en')} answers as the dataset “${meta.name}”.`;
+  }
+
+  /** Writes (or rewrites) a feedback job's scores as a comparison dataset, and its pairs as a pairs dataset. */
+  async #writeFeedback(job: JobRecord): Promise<void> {
+    const { jobs, datasets } = await this.#stores();
+    const r = feedbackResults(await jobs.loadItems(job.id));
+    for (const id of [job.outputDatasetId, job.pairsDatasetId]) if (id) await datasets.remove(id);
+    const origin = { kind: 'job', jobId: job.id } as const;
+    const scores = await datasets.create(`${job.spec.name} (scores)`, 'comparison', origin, r.rows);
+    const pairs = await datasets.create(`${job.spec.name} (pairs)`, 'pairs-prompt', origin, r.pairs satisfies Row[]);
+    const updated = { ...job, outputDatasetId: scores.id, pairsDatasetId: pairs.id };
+    await jobs.saveJob(updated);
+    this.#update(job.id, { job: updated });
+    await useDatasetsState().refresh();
+    const n = (x: number) => x.toLocaleString('en');
+    this.notice = `Saved ${n(r.scored)} scored responses to ${n(r.rows.length)} prompts as “${scores.name}” and ${n(r.pairs.length)} pairs as “${pairs.name}”`
+      + `; ${n(r.ties)} tied pair${r.ties === 1 ? '' : 's'} dropped`
+      + (r.unparsed.length ? `; ${n(r.unparsed.length)} verdict${r.unparsed.length === 1 ? '' : 's'} unreadable (not counted).` : '.');
   }
 }
 
