@@ -3,12 +3,12 @@
 // hardware-independent counts: dispatches and queue submits per decode step; dispatches, submits, bytes uploaded
 // and bytes read back per optimizer step.
 import type { GpuStats } from '../gpu/context';
-import type { ModelOnGpu } from '../model/generate';
+import type { ModelOnGpu } from '../model/forward';
 import { makeBatches } from '../train/data';
 import { initAdapter } from '../train/init';
 import { GpuLora } from '../model/lora';
 import { defaultSftSettings } from '../train/run';
-import { SftStepper } from '../train/sft';
+import { sftShape, sftStepper } from '../train/sft';
 import { UsageError, numberFlag, parseFlags, requireFlag } from './args';
 import { engineWithModel } from './node-engine';
 
@@ -79,7 +79,7 @@ async function benchTraining(model: ModelOnGpu, B: number, T: number, steps: num
   const [batch] = makeBatches(examples, B, settings.seed, 0);
   const adapter = initAdapter(config, settings, 'bench', settings.seed);
   const lora = GpuLora.upload(ctx, adapter);
-  const stepper = new SftStepper(model, lora, B * T, 1);
+  const stepper = sftStepper(model, lora, sftShape([batch], 1));
   const optimizer = { beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm };
   const step = (i: number, readLoss: boolean) => stepper.step([batch], settings.lr, i, optimizer, settings.seed + i, readLoss);
   try {
@@ -91,7 +91,7 @@ async function benchTraining(model: ModelOnGpu, B: number, T: number, steps: num
     for (let i = 2; i < steps + 2; i++) {
       const before = { ...ctx.stats };
       const last = i === steps + 1;
-      loss = await step(i, last);
+      loss = (await step(i, last))?.loss ?? null;
       const delta = statsDelta(ctx.stats, before);
       if (last) reading = delta;
       else quiet ??= delta;

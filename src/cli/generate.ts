@@ -33,9 +33,9 @@ export async function run(argv: string[]): Promise<void> {
       seed: numberFlag(flags.seed, 'seed', 0),
     },
   };
-  const { engine, info } = await engineWithModel(requireFlag(flags.model, 'model'), flags.adapter);
+  const { engine, info, adapter } = await engineWithModel(requireFlag(flags.model, 'model'), flags.adapter);
   try {
-    const result = await engine.generate(request);
+    const result = await engine.generate({ ...request, adapter });
     const output = {
       samples: result.samples.map((s) => ({ seed: s.seed, ids: s.ids, ...(info.hasTokenizer ? { text: s.text } : {}), finish_reason: s.finishReason })),
       prompt_tokens: result.promptTokens,

@@ -7,7 +7,7 @@ import { makeBatches } from '../train/data';
 import { examplesFromText } from '../train/examples';
 import { GpuLora } from '../model/lora';
 import { peftKey } from '../train/peft';
-import { SftStepper } from '../train/sft';
+import { sftShape, sftStepper } from '../train/sft';
 import { numberFlag, parseFlags, requireFlag } from './args';
 import { engineWithModel, readAdapterDir } from './node-engine';
 
@@ -24,14 +24,14 @@ export async function run(argv: string[]): Promise<void> {
     const [batch] = makeBatches(examples, examples.length, 0, engine.padId());
     const model = engine.modelOnGpu();
     const lora = GpuLora.upload(model.ctx, adapter);
-    const stepper = new SftStepper(model, lora, batch.B * batch.T, 1);
+    const stepper = sftStepper(model, lora, sftShape([batch], 1));
     try {
-      const loss = await stepper.gradients([batch]);
+      const { loss } = await stepper.gradients([batch]);
       const grads = await lora.downloadGradients();
       const R = adapter.rank;
       const tensors = adapter.modules.flatMap((m, i) => [
-        { name: `${peftKey(m.layer, m.target, 'A')}.grad`, dtype: 'F32' as const, shape: [R, m.inFeatures], data: grads[i].dA },
-        { name: `${peftKey(m.layer, m.target, 'B')}.grad`, dtype: 'F32' as const, shape: [m.outFeatures, R], data: grads[i].dB },
+        { name: `${peftKey(m.layer, m.target, 'A')}.grad`, dtype: 'F32' as const, shape: [R, m.inFeatures], data: grads[2 * i] },
+        { name: `${peftKey(m.layer, m.target, 'B')}.grad`, dtype: 'F32' as const, shape: [m.outFeatures, R], data: grads[2 * i + 1] },
       ]);
       await writeFile(out, writeSafetensors(tensors));
       process.stdout.write(`${JSON.stringify({ loss })}\n`);

@@ -7,9 +7,9 @@ import { engineWithModel } from './node-engine';
 export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv, { model: 'string', adapter: 'string', ids: 'string', out: 'string' });
   const ids = idsFlag(requireFlag(flags.ids, 'ids'), 'ids');
-  const { engine } = await engineWithModel(requireFlag(flags.model, 'model'), flags.adapter);
+  const { engine, adapter } = await engineWithModel(requireFlag(flags.model, 'model'), flags.adapter);
   try {
-    const { logits, T, V } = await engine.logits(ids);
+    const { logits, T, V } = await engine.logits(ids, adapter);
     const positions = Array.from({ length: T }, (_, t) => rowSummary(logits.subarray(t * V, (t + 1) * V)));
     if (flags.out) await writeFile(flags.out, littleEndianF32(logits));
     process.stdout.write(`${JSON.stringify({ T, V, argmax: positions.map((p) => p.argmax), logsumexp: positions.map((p) => p.logsumexp) })}\n`);

@@ -1,4 +1,5 @@
 // The engine in-process on Node's WebGPU, with a model folder (and optionally a PEFT adapter folder) loaded.
+import { POLICY_SLOT } from '../engine/api';
 import { Engine } from '../engine/engine';
 import type { ModelInfo } from '../engine/api';
 import { memoryCache } from '../model/file-cache';
@@ -12,11 +13,13 @@ export function nodeEngine(): Engine {
   return new Engine({ gpu: nodeGpu, hubCache: memoryCache() });
 }
 
-export async function engineWithModel(dir: string, adapterDir?: string): Promise<{ engine: Engine; info: ModelInfo }> {
+/** The model of `dir`, and the adapter of `adapterDir` in the policy slot (`adapter` names it, null without one). */
+export async function engineWithModel(dir: string, adapterDir?: string): Promise<{ engine: Engine; info: ModelInfo; adapter: string | null }> {
   const engine = nodeEngine();
   const info = await engine.loadFiles(dirFiles(dir));
-  if (adapterDir) await engine.setAdapter(await readAdapterDir(adapterDir, engine));
-  return { engine, info };
+  if (!adapterDir) return { engine, info, adapter: null };
+  await engine.setAdapter(POLICY_SLOT, await readAdapterDir(adapterDir, engine));
+  return { engine, info, adapter: POLICY_SLOT };
 }
 
 /** A PEFT adapter folder (adapter_config.json + adapter_model.safetensors) checked against the loaded model. */

@@ -2,9 +2,14 @@
 // the CLI and tests use the same implementation in-process. Callbacks are comlink proxies across the worker.
 import type { GpuInfo } from '../gpu/device';
 import type { ModelConfig } from '../model/config';
+import type { LoraAdapter } from '../model/lora';
+import type { MemoryGroup } from '../model/memory';
 import type { InstructionRow, TrainExample } from '../train/data';
 import type { PeftFiles } from '../train/peft';
 import type { Checkpoint, SftResult, SftSettings, TrainEvent } from '../train/run';
+
+/** The adapter slot generation and training use unless a request names another. */
+export const POLICY_SLOT = 'policy';
 
 export type ModelSource =
   /** Files the user picked or dropped (a folder's contents). */
@@ -54,6 +59,8 @@ export interface GenerateRequest {
   stop?: string[];
   /** Decode past EOS (benchmarks want a fixed number of tokens). */
   ignoreEos?: boolean;
+  /** The adapter slot to generate with; none (or null) is the base model. */
+  adapter?: string | null;
 }
 
 export interface TokenEvent {
@@ -97,6 +104,24 @@ export interface TrainRequest {
   trainOnInputs: boolean;
   /** Continue a run from this checkpoint (same data and settings). */
   resume?: Checkpoint;
+  /** The adapter slot the trained adapter goes to when the run finishes or pauses ("policy" by default). */
+  slot?: string;
+}
+
+/** An adapter slot that holds an adapter. */
+export interface AdapterSlotInfo {
+  slot: string;
+  rank: number;
+  alpha: number;
+  targets: string[];
+}
+
+/** A run's planned GPU memory: the model's weights and adapters plus the run's buffers, by kind. */
+export interface MemoryReport {
+  totalBytes: number;
+  byGroup: Partial<Record<MemoryGroup, number>>;
+  /** What the engine may use on this GPU. */
+  budgetBytes: number;
 }
 
 export interface TrainResult extends SftResult {
@@ -116,22 +141,30 @@ export interface EngineApi {
   loadModel(source: ModelSource, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
   unloadModel(): Promise<void>;
   modelInfo(): Promise<ModelInfo | null>;
-  logits(ids: number[]): Promise<LogitsResult>;
+  /** Logits of every position of `ids`, with a slot's adapter or the base model (null). */
+  logits(ids: number[], adapter?: string | null): Promise<LogitsResult>;
   generate(request: GenerateRequest, onToken?: (event: TokenEvent) => void): Promise<GenerateResult>;
-  /** Reads a PEFT adapter (adapter_config.json + adapter_model.safetensors) and applies it to generation. */
-  loadAdapterFiles(files: File[]): Promise<{ rank: number; alpha: number; targets: string[] }>;
-  /** Back to the base model. */
-  clearAdapter(): Promise<void>;
-  /** LoRA SFT on the loaded model; the trained adapter is applied to generation when it finishes or pauses. */
+  /** Puts an adapter in a named slot ("policy", "reward"...), uploaded once; requests name the slot they use. */
+  setAdapter(slot: string, adapter: LoraAdapter): Promise<void>;
+  /** Reads a PEFT adapter (adapter_config.json + adapter_model.safetensors) into a slot ("policy" by default). */
+  loadAdapterFiles(files: File[], slot?: string): Promise<{ rank: number; alpha: number; targets: string[] }>;
+  /** Empties a slot ("policy" by default). */
+  clearAdapter(slot?: string): Promise<void>;
+  adapterSlots(): Promise<AdapterSlotInfo[]>;
+  /** The GPU memory an SFT run of `request` will hold, planned before anything is allocated. */
+  planTraining(request: TrainRequest): Promise<MemoryReport>;
+  /** LoRA SFT on the loaded model; the trained adapter goes to `request.slot` when it finishes or pauses. */
   trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult>;
   /** Asks a running trainSft() to checkpoint and resolve with status 'paused'. */
   pauseTraining(): Promise<void>;
+  /** After a lost GPU, loads the same model and adapters on a new device (a run then resumes from its checkpoint). */
+  recover(onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
   /** How one row is tokenized for training. */
   previewExample(row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number): Promise<PreviewToken[]>;
-  /** The applied adapter as PEFT files (adapter_config.json, adapter_model.safetensors). */
-  exportAdapter(): Promise<PeftFiles>;
-  /** The base weights with the applied adapter merged in, as a model.safetensors file. */
-  exportMergedWeights(): Promise<Uint8Array>;
+  /** A slot's adapter as PEFT files (adapter_config.json, adapter_model.safetensors). */
+  exportAdapter(slot?: string): Promise<PeftFiles>;
+  /** The base weights with a slot's adapter merged in, as a model.safetensors file. */
+  exportMergedWeights(slot?: string): Promise<Uint8Array>;
   /** Stops a running generate(); it resolves with finishReason 'cancelled'. */
   cancel(): Promise<void>;
   /** Formats a prompt the way generate() would, for previews. */

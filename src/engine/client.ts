@@ -4,12 +4,15 @@
 import { proxy, wrap, type Remote } from 'comlink';
 import type { InstructionRow } from '../train/data';
 import type { Checkpoint, TrainEvent } from '../train/run';
+import type { LoraAdapter } from '../model/lora';
 import type {
+  AdapterSlotInfo,
   EngineApi,
   GenerateRequest,
   GenerateResult,
   LoadProgress,
   LogitsResult,
+  MemoryReport,
   ModelInfo,
   ModelSource,
   PromptMode,
@@ -94,19 +97,27 @@ export function createEngineClient(
       modelChanged(null);
     },
     modelInfo: (): Promise<ModelInfo | null> => call((r) => r.modelInfo()),
-    logits: (ids: number[]): Promise<LogitsResult> => call((r) => r.logits(ids)),
+    logits: (ids: number[], adapter?: string | null): Promise<LogitsResult> => call((r) => r.logits(ids, adapter)),
     generate: (request: GenerateRequest, onToken?: (event: TokenEvent) => void): Promise<GenerateResult> =>
       call((r) => r.generate(request, onToken && proxy(onToken))),
     cancel: (): Promise<void> => call((r) => r.cancel()),
-    loadAdapterFiles: (files: File[]) => call((r) => r.loadAdapterFiles(files)),
-    clearAdapter: (): Promise<void> => call((r) => r.clearAdapter()),
+    setAdapter: (slot: string, adapter: LoraAdapter): Promise<void> => call((r) => r.setAdapter(slot, adapter)),
+    loadAdapterFiles: (files: File[], slot?: string) => call((r) => r.loadAdapterFiles(files, slot)),
+    clearAdapter: (slot?: string): Promise<void> => call((r) => r.clearAdapter(slot)),
+    adapterSlots: (): Promise<AdapterSlotInfo[]> => call((r) => r.adapterSlots()),
+    planTraining: (request: TrainRequest): Promise<MemoryReport> => call((r) => r.planTraining(request)),
     trainSft: (request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
       call((r) => r.trainSft(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
     pauseTraining: (): Promise<void> => call((r) => r.pauseTraining()),
+    async recover(onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+      const info = await call((r) => r.recover(onProgress && proxy(onProgress)));
+      modelChanged(info);
+      return info;
+    },
     previewExample: (row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number) =>
       call((r) => r.previewExample(row, format, trainOnInputs, maxLen)),
-    exportAdapter: () => call((r) => r.exportAdapter()),
-    exportMergedWeights: (): Promise<Uint8Array> => call((r) => r.exportMergedWeights()),
+    exportAdapter: (slot?: string) => call((r) => r.exportAdapter(slot)),
+    exportMergedWeights: (slot?: string): Promise<Uint8Array> => call((r) => r.exportMergedWeights(slot)),
     formatPrompt: (text: string, input: string, mode: PromptMode): Promise<string> =>
       call((r) => r.formatPrompt(text, input, mode)),
     encode: (text: string): Promise<number[]> => call((r) => r.encode(text)),

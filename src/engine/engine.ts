@@ -2,46 +2,64 @@
 // the CLI, tests and benchmarks use it in-process on Node's WebGPU.
 import { GpuContext } from '../gpu/context';
 import type { Gpu } from '../gpu/device';
-import type { GpuLostError } from '../gpu/errors';
-import { loadConfig } from '../model/config';
+import { GpuLostError } from '../gpu/errors';
+import { rewardHeadTensor } from '../model/architecture';
+import { loadConfig, type ModelConfig } from '../model/config';
+import { NonFiniteWeightsError } from '../model/errors';
 import { browserFiles, readBytes, readText, type ModelFiles } from '../model/files';
 import type { FileCache } from '../model/file-cache';
-import { generate, sequenceLogits, type ModelOnGpu } from '../model/generate';
+import type { ModelOnGpu } from '../model/forward';
+import { generate, InferenceWorkspace, sequenceLogits } from '../model/generate';
 import { hubFiles } from '../model/hub';
-import { openModelWeights, toFloat32 } from '../model/safetensors';
-import { destroyWeights, expectedTensors, uploadWeights } from '../model/weights';
 import { GpuLora, type LoraAdapter } from '../model/lora';
+import { DEFAULT_MEMORY_BUDGET, MemoryPlan, planLora, planWeights, type GpuMemoryLimits } from '../model/memory';
+import { openModelWeights, toFloat32 } from '../model/safetensors';
+import { checkWeightsMatchConfig, destroyWeights, expectedTensors, uploadWeights } from '../model/weights';
 import { alpacaExample, chatExample, type InstructionRow, type TrainExample } from '../train/data';
-import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, type PeftFiles } from '../train/peft';
-import { runSft, type Checkpoint, type TrainEvent } from '../train/run';
+import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, peftKey, peftTensorKey, type PeftFiles } from '../train/peft';
+import { planSft, runSft, type Checkpoint, type TrainEvent } from '../train/run';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, tokenTexts, type TextTokenizer } from '../tokenizer/tokenizer';
-import type {
-  EngineApi,
-  GenerateRequest,
-  GenerateResult,
-  LoadProgress,
-  LogitsResult,
-  ModelInfo,
-  ModelSource,
-  PromptMode,
-  TokenEvent,
-  PreviewToken,
-  TrainRequest,
-  TrainResult,
+import {
+  POLICY_SLOT,
+  type AdapterSlotInfo,
+  type EngineApi,
+  type GenerateRequest,
+  type GenerateResult,
+  type LoadProgress,
+  type LogitsResult,
+  type MemoryReport,
+  type ModelInfo,
+  type ModelSource,
+  type PromptMode,
+  type TokenEvent,
+  type PreviewToken,
+  type TrainRequest,
+  type TrainResult,
 } from './api';
 
 export interface EngineOptions {
   gpu: () => Promise<Gpu>;
   /** Where Hub downloads are kept so a second load needs no network. */
   hubCache: FileCache;
+  /** Bytes the engine may hold on the GPU (WebGPU does not report a GPU's memory); 4 GB by default. */
+  memoryBudget?: number;
 }
 
 interface LoadedModel extends ModelOnGpu {
   info: ModelInfo;
   tokenizer: TextTokenizer | null;
-  /** Where the weights came from, read again only to export merged weights. */
+  /** Where the weights came from: read again to export merged weights or to reload after a lost GPU. */
   files: ModelFiles;
+  /** Named adapters over the one base (an SFT "policy", a "reward" model...), each uploaded once. */
+  slots: Map<string, GpuLora>;
+  /** The CPU copy of each slot's adapter, to upload again on a new device after a lost GPU. */
+  adapters: Map<string, LoraAdapter>;
+  limits: GpuMemoryLimits;
+  /** Inference buffers reused by every generate() and logits() call. */
+  workspace: InferenceWorkspace;
+  /** The resident weights, for memory plans. */
+  weightPlan: MemoryPlan;
 }
 
 export class NoModelError extends Error {
@@ -58,10 +76,32 @@ export class NoTokenizerError extends Error {
   }
 }
 
+export class NoAdapterError extends Error {
+  override name = 'NoAdapterError';
+  constructor(slot: string) {
+    super(`No adapter is in the "${slot}" slot: train one or load a PEFT adapter first.`);
+  }
+}
+
+/** Refuses an adapter holding NaN or Inf, naming the tensor by its PEFT key. */
+function checkFinite(adapter: LoraAdapter, architecture: ModelConfig['architecture']): void {
+  const tensors = adapter.modules.flatMap((m) => [
+    [peftKey(m.layer, m.target, 'A', architecture), m.A] as const,
+    [peftKey(m.layer, m.target, 'B', architecture), m.B] as const,
+  ]);
+  if (adapter.score) tensors.push([peftTensorKey(rewardHeadTensor(architecture)), adapter.score]);
+  for (const [name, values] of tensors) {
+    const bad = values.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new NonFiniteWeightsError(name, 'the adapter', bad, 'Load a different adapter, or retrain it with a lower learning rate.');
+  }
+}
+
 export class Engine implements EngineApi {
   private gpu: Promise<{ gpu: Gpu; ctx: GpuContext }> | null = null;
   private model: LoadedModel | null = null;
-  private lostError: GpuLostError | null = null;
+  /** The model files of a model whose GPU was lost, so recover() can load them on a new device. */
+  private lost: { error: GpuLostError; files: ModelFiles; adapters: Map<string, LoraAdapter> } | null = null;
+  private disposing = false;
   private cancelRequested = false;
   private pauseRequested = false;
 
@@ -89,7 +129,13 @@ export class Engine implements EngineApi {
     const { gpu, ctx } = await this.context();
     const config = await loadConfig(files);
     const source = await openModelWeights(files);
+    // Before anything is sized from the config: a config that disagrees with the tensors is refused here.
+    checkWeightsMatchConfig(config, source.tensors, files.label);
     const tokenizer = await loadTokenizer(files);
+    const limits: GpuMemoryLimits = { ...gpu.info.limits, memoryBudget: this.options.memoryBudget ?? DEFAULT_MEMORY_BUDGET };
+    const weightPlan = new MemoryPlan();
+    planWeights(weightPlan, expectedTensors(config), ctx.shaderF16 ? 'f16' : 'f32');
+    weightPlan.check(limits, `${files.label}'s weights`, 'load a smaller model');
     const weights = await uploadWeights(ctx, config, source, files.label, gpu.info.limits, (loadedBytes, totalBytes) =>
       onProgress?.({ stage: 'uploading weights to the GPU', loadedBytes, totalBytes }),
     );
@@ -103,68 +149,111 @@ export class Engine implements EngineApi {
       weightDtype: weights.dtype,
       gpuBytes: weights.bytes,
     };
-    this.model = { ctx, config, weights, tokenizer, info, lora: null, files };
-    this.lostError = null;
+    const model: LoadedModel = { ctx, config, weights, tokenizer, info, files, slots: new Map(), adapters: new Map(), limits, weightPlan, workspace: null! };
+    model.workspace = new InferenceWorkspace(ctx, config, (plan) => this.checkRun(model, plan, 'generation', 'lower n, the prompt length or max new tokens'));
+    this.model = model;
+    this.lost = null;
     return info;
   }
 
   async unloadModel(): Promise<void> {
     if (this.model) {
       destroyWeights(this.model.weights);
-      this.model.lora?.destroy();
+      for (const lora of this.model.slots.values()) lora.destroy();
+      this.model.workspace.destroy();
     }
     this.model = null;
   }
 
-  /** Applies a LoRA adapter to every later logits/generate call (null removes it). */
-  async setAdapter(adapter: LoraAdapter | null): Promise<void> {
-    const model = this.loaded();
-    const next = adapter && GpuLora.upload(model.ctx, adapter);
-    model.lora?.destroy();
-    model.lora = next;
+  /**
+   * After a lost GPU: loads the same model files on a new device, with the adapters its slots held, so a run can
+   * resume from its last checkpoint.
+   */
+  async recover(onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+    if (!this.lost) throw this.model ? new Error('The GPU was not lost: nothing to recover.') : new NoModelError();
+    const { files, adapters } = this.lost;
+    const info = await this.loadFiles(files, onProgress);
+    for (const [slot, adapter] of adapters) await this.setAdapter(slot, adapter);
+    return info;
   }
 
-  /** Reads a PEFT adapter (adapter_config.json + adapter_model.safetensors) and applies it. */
-  async loadAdapterFiles(files: File[]): Promise<{ rank: number; alpha: number; targets: string[] }> {
+  /** Puts an adapter in a named slot (replacing what was there), uploaded once and used by requests naming it. */
+  async setAdapter(slot: string, adapter: LoraAdapter): Promise<void> {
+    const model = this.loaded();
+    checkFinite(adapter, model.config.architecture);
+    const others = [...model.slots].filter(([name]) => name !== slot).map(([, lora]) => lora.adapter);
+    const plan = new MemoryPlan().include(model.weightPlan);
+    for (const settings of [...others, adapter]) planLora(plan, model.config, settings, false);
+    plan.check(model.limits, `the adapters with "${slot}"`, 'clear another adapter slot or use a lower rank');
+    const next = GpuLora.upload(model.ctx, adapter);
+    model.slots.get(slot)?.destroy();
+    model.slots.set(slot, next);
+    model.adapters.set(slot, adapter);
+  }
+
+  /** Reads a PEFT adapter (adapter_config.json + adapter_model.safetensors) into a slot. */
+  async loadAdapterFiles(files: File[], slot = POLICY_SLOT): Promise<{ rank: number; alpha: number; targets: string[] }> {
     const model = this.loaded();
     const source = browserFiles(files, 'adapter files');
     const adapter = importPeftAdapter(await readText(source, 'adapter_config.json'), await readBytes(source, 'adapter_model.safetensors'), model.config);
-    await this.setAdapter(adapter);
+    await this.setAdapter(slot, adapter);
     return { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets };
   }
 
-  async clearAdapter(): Promise<void> {
-    await this.setAdapter(null);
+  async clearAdapter(slot = POLICY_SLOT): Promise<void> {
+    const model = this.loaded();
+    model.slots.get(slot)?.destroy();
+    model.slots.delete(slot);
+    model.adapters.delete(slot);
+  }
+
+  /** The slots holding an adapter, with their settings. */
+  async adapterSlots(): Promise<AdapterSlotInfo[]> {
+    return [...this.loaded().slots].map(([slot, { adapter }]) => ({ slot, rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets }));
+  }
+
+  /** The GPU memory an SFT run of `request` will hold, planned from its largest batch over every epoch. */
+  async planTraining(request: TrainRequest): Promise<MemoryReport> {
+    const model = this.loaded();
+    const { examples } = this.trainExamples(model, request);
+    const plan = new MemoryPlan().include(model.weightPlan).include(planSft(model.config, examples, request.settings, this.padId()));
+    return { totalBytes: plan.totalBytes, byGroup: plan.byGroup(), budgetBytes: model.limits.memoryBudget };
   }
 
   async trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
-    let truncated = 0;
-    let examples: TrainExample[];
-    if ('examples' in request.data) {
-      examples = request.data.examples;
-    } else {
-      const tokenizer = this.requireTokenizer(model);
-      const make = request.data.format === 'chat' ? chatExample : alpacaExample;
-      examples = request.data.rows.map((row) => {
-        const made = make(tokenizer, row, { maxLen: request.maxLen, trainOnInputs: request.trainOnInputs });
-        if (made.truncated) truncated++;
-        return made.example;
-      });
-    }
+    const { gpu } = await this.context();
+    const { examples, truncated } = this.trainExamples(model, request);
     this.pauseRequested = false;
-    // Training runs on the frozen base weights: any applied adapter is set aside for the run.
-    const base = { ...model, lora: null };
-    const result = await runSft(base, examples, request.settings, {
-      baseModel: model.info.label,
-      padId: this.padId(),
-      resume: request.resume,
-      onEvent,
-      onCheckpoint,
-      shouldPause: () => this.pauseRequested,
-    });
-    await this.setAdapter(result.adapter);
-    return { ...result, truncated };
+    // Training needs the memory inference held; later calls plan it again.
+    model.workspace.destroy();
+    let lastCheckpoint = request.resume?.step ?? 0;
+    try {
+      const result = await runSft(model, examples, request.settings, {
+        baseModel: model.info.label,
+        padId: this.padId(),
+        resume: request.resume,
+        onEvent,
+        onCheckpoint: async (checkpoint) => {
+          lastCheckpoint = checkpoint.step;
+          await onCheckpoint?.(checkpoint);
+        },
+        shouldPause: () => this.pauseRequested,
+        checkMemory: (plan) => this.checkRun(model, plan, 'this training run', 'lower the batch size, max length or rank'),
+        checkDevice: () => {
+          if (this.lost) throw this.lost.error;
+        },
+      });
+      await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
+      return { ...result, truncated };
+    } catch (error) {
+      // A device lost mid-run fails the pending readback (a DOMException) before its lost notice arrives: wait for
+      // the notice a moment, and say what happened instead.
+      if (!(error instanceof DOMException) && !this.lost) throw error;
+      const lost = await Promise.race([gpu.lost, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000))]);
+      if (lost) throw new GpuLostError(lost.reason, lost.detail, lastCheckpoint);
+      throw error;
+    }
   }
 
   async pauseTraining(): Promise<void> {
@@ -179,10 +268,10 @@ export class Engine implements EngineApi {
     return example.inputIds.map((_, t) => ({ text: texts[t], trained: example.labels[t] !== -100 }));
   }
 
-  /** The base weights with the applied adapter merged in (W + alpha/r * B @ A), as one f32 safetensors file. */
-  async exportMergedWeights(): Promise<Uint8Array> {
+  /** The base weights with a slot's adapter merged in (W + alpha/r * B @ A), as one f32 safetensors file. */
+  async exportMergedWeights(slot = POLICY_SLOT): Promise<Uint8Array> {
     const model = this.loaded();
-    if (!model.lora) throw new Error('No adapter is applied: train one or load a PEFT adapter first.');
+    const lora = this.slot(model, slot);
     const source = await openModelWeights(model.files);
     const base = new Map<string, Float32Array>();
     const shapes = new Map<string, number[]>();
@@ -190,22 +279,21 @@ export class Engine implements EngineApi {
       base.set(name, toFloat32(source.tensors.get(name)!.dtype, await source.read(name)));
       shapes.set(name, shape);
     }
-    return exportMergedSafetensors(mergeAdapter(base, await model.lora.download()), shapes);
+    return exportMergedSafetensors(mergeAdapter(base, await lora.download(), model.config.architecture), shapes);
   }
 
-  async exportAdapter(): Promise<PeftFiles> {
-    const lora = this.loaded().lora;
-    if (!lora) throw new Error('No adapter is applied: train one or load a PEFT adapter first.');
-    return exportPeftAdapter(await lora.download());
+  async exportAdapter(slot = POLICY_SLOT): Promise<PeftFiles> {
+    const model = this.loaded();
+    return exportPeftAdapter(await this.slot(model, slot).download(), model.config.architecture);
   }
 
   async modelInfo(): Promise<ModelInfo | null> {
     return this.model?.info ?? null;
   }
 
-  async logits(ids: number[]): Promise<LogitsResult> {
+  async logits(ids: number[], adapter: string | null = null): Promise<LogitsResult> {
     const model = this.loaded();
-    const logits = await sequenceLogits(model, ids);
+    const logits = await sequenceLogits(model, this.maybeSlot(model, adapter), model.workspace, ids);
     return { logits, T: ids.length, V: model.config.vocabSize };
   }
 
@@ -214,7 +302,7 @@ export class Engine implements EngineApi {
     const prompts = request.prompts.map((p) => ('ids' in p ? p.ids : this.promptIds(model, p.text, p.input ?? '', p.mode)));
     const tokenizer = model.tokenizer;
     this.cancelRequested = false;
-    const { samples, stats } = await generate(model, prompts, {
+    const { samples, stats } = await generate(model, this.maybeSlot(model, request.adapter ?? null), model.workspace, prompts, {
       n: request.n,
       maxNewTokens: request.maxNewTokens,
       sampling: request.sampling,
@@ -272,8 +360,40 @@ export class Engine implements EngineApi {
   /** Releases the model and the GPU device (Node processes exit cleanly only after this). */
   async dispose(): Promise<void> {
     await this.unloadModel();
+    this.disposing = true;
     if (this.gpu) (await this.gpu).gpu.device.destroy();
     this.gpu = null;
+    this.disposing = false;
+  }
+
+  private trainExamples(model: LoadedModel, request: TrainRequest): { examples: TrainExample[]; truncated: number } {
+    if ('examples' in request.data) return { examples: request.data.examples, truncated: 0 };
+    const tokenizer = this.requireTokenizer(model);
+    const make = request.data.format === 'chat' ? chatExample : alpacaExample;
+    let truncated = 0;
+    const examples = request.data.rows.map((row) => {
+      const made = make(tokenizer, row, { maxLen: request.maxLen, trainOnInputs: request.trainOnInputs });
+      if (made.truncated) truncated++;
+      return made.example;
+    });
+    return { examples, truncated };
+  }
+
+  /** Checks a run's plan on top of what the model holds (weights, adapter slots) against the GPU's limits. */
+  private checkRun(model: LoadedModel, run: MemoryPlan, what: string, advice: string): void {
+    const plan = new MemoryPlan().include(model.weightPlan).include(run);
+    for (const lora of model.slots.values()) planLora(plan, model.config, lora.adapter, false);
+    plan.check(model.limits, what, advice);
+  }
+
+  private slot(model: LoadedModel, slot: string): GpuLora {
+    const lora = model.slots.get(slot);
+    if (!lora) throw new NoAdapterError(slot);
+    return lora;
+  }
+
+  private maybeSlot(model: LoadedModel, slot: string | null): GpuLora | null {
+    return slot === null ? null : this.slot(model, slot);
   }
 
   private promptIds(model: LoadedModel, text: string, input: string, mode: PromptMode): number[] {
@@ -294,16 +414,17 @@ export class Engine implements EngineApi {
   }
 
   private loaded(): LoadedModel {
-    if (!this.model) throw this.lostError ?? new NoModelError();
+    if (!this.model) throw this.lost?.error ?? new NoModelError();
     return this.model;
   }
 
   private context(): Promise<{ gpu: Gpu; ctx: GpuContext }> {
     this.gpu ??= this.options.gpu().then((gpu) => {
       void gpu.lost.then((error) => {
-        // A destroyed device (dispose) is not a loss the user needs to hear about.
-        if (error.reason === 'destroyed') return;
-        this.lostError = error;
+        // The engine's own dispose() is not a loss the user needs to hear about.
+        if (this.disposing) return;
+        const model = this.model;
+        if (model) this.lost = { error, files: model.files, adapters: model.adapters };
         this.model = null;
         this.gpu = null;
       });

@@ -32,8 +32,10 @@ export class VulkanDriverMissingError extends Error {
 
 export class GpuLostError extends Error {
   override name = 'GpuLostError';
-  constructor(readonly reason: string, message: string) {
-    super(`The GPU device was lost (${reason}: ${message || 'no detail'}). Reload the model to continue.`);
+  /** `resumeStep`: a training run was interrupted, and resumes from its checkpoint of this step. */
+  constructor(readonly reason: string, readonly detail: string, readonly resumeStep?: number) {
+    const what = `The GPU device was lost (${reason}: ${detail || 'no detail'})`;
+    super(resumeStep === undefined ? `${what}. Reload the model to continue.` : `${what} during training; resuming from checkpoint step ${resumeStep} on a new device.`);
   }
 }
 

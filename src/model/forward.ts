@@ -1,75 +1,122 @@
-// The Llama forward pass over kernel wrappers, read top to bottom like the PyTorch module it mirrors.
-// Dimension letters: B batch rows, T new tokens per row, S KV-cache slots per row, C hidden, H MLP hidden,
-// NH query heads, NKV key/value heads, HS head dim, V vocab, L layers.
-import type { GpuContext } from '../gpu/context';
+// The Llama forward pass over kernel wrappers, read top to bottom like the PyTorch module it mirrors. It is the
+// ONE layer walk: inference (KV cache, activations shared by every layer) and training (each layer's activations
+// kept for backward.ts) call the same function and differ only in the buffers they hand it.
+// Dimension letters: B batch rows, T new tokens per row, N = B*T, S KV-cache slots per row, C hidden, H MLP hidden,
+// NH query heads, NKV key/value heads, HS head dim, M head rows, R LoRA rank, L layers.
+import type { GpuContext, GpuWeight } from '../gpu/context';
 import { attentionForward } from '../kernels/attention';
 import { embeddingForward } from '../kernels/embedding';
+import { loraForward } from '../kernels/lora';
 import { matmulForward } from '../kernels/matmul';
 import { residualForward } from '../kernels/residual';
 import { rmsnormForward } from '../kernels/rmsnorm';
 import { ropeForward } from '../kernels/rope';
 import { swigluForward } from '../kernels/swiglu';
-import { loraForward } from '../kernels/lora';
-import type { GpuLora, LoraTarget } from './lora';
-import type { GpuWeight } from '../gpu/context';
 import type { ModelConfig } from './config';
+import { loraTargets, type GpuLora, type LoraTarget } from './lora';
+import type { Make } from './memory';
 import type { GpuModelWeights } from './weights';
 
-/** Keys and values of every layer: k[l], v[l] are (B, S, NKV*HS). */
-export interface KvCache {
-  k: GPUBuffer[];
-  v: GPUBuffer[];
+/** The model on one GPU: what every pass over it needs. */
+export interface ModelOnGpu {
+  ctx: GpuContext;
+  config: ModelConfig;
+  weights: GpuModelWeights;
+}
+
+/** Keys and values of every layer: k[l], v[l] are (B, S, NKV*HS). B and S are capacities; calls may use less. */
+export interface KvCache<Buf = GPUBuffer> {
+  k: Buf[];
+  v: Buf[];
   B: number;
   S: number;
 }
 
-/** Activation buffers for up to `rows` token rows, planned once and reused by every forward call. */
-export interface Activations {
-  rows: number;
-  x: GPUBuffer; // (rows, C) residual stream
-  xn: GPUBuffer; // (rows, C) normalized stream; after forward(), the final-norm hidden states
-  q: GPUBuffer; // (rows, NH*HS)
-  k: GPUBuffer; // (rows, NKV*HS)
-  v: GPUBuffer; // (rows, NKV*HS)
-  att: GPUBuffer; // (rows, NH*HS) attention output before o_proj
-  proj: GPUBuffer; // (rows, C) o_proj / down_proj output
-  gate: GPUBuffer; // (rows, H)
-  up: GPUBuffer; // (rows, H)
-  hidden: GPUBuffer; // (rows, H) silu(gate) * up
-  loraU: GPUBuffer; // (rows, R) LoRA intermediate, reused by every adapted projection
+/** What one layer writes. Training keeps one set per layer for the backward pass; inference shares one set. */
+export interface LayerActivations<Buf = GPUBuffer> {
+  xIn: Buf; // (N, C) residual stream entering the layer
+  xn1: Buf; // (N, C) input_layernorm output
+  q: Buf; // (N, NH*HS) after RoPE
+  k: Buf; // (N, NKV*HS) after RoPE
+  v: Buf; // (N, NKV*HS)
+  att: Buf; // (N, NH*HS) attention output before o_proj
+  xMid: Buf; // (N, C) stream after the attention residual (inference: the same buffer as xIn)
+  xn2: Buf; // (N, C) post_attention_layernorm output
+  gate: Buf; // (N, H)
+  up: Buf; // (N, H)
+  mlp: Buf; // (N, H) silu(gate) * up
+  u: Map<LoraTarget, Buf>; // (N, R) LoRA intermediates of the adapted modules
 }
 
-export function planActivations(ctx: GpuContext, config: ModelConfig, rows: number, loraRank = 1): Activations {
+export interface Activations<Buf = GPUBuffer> {
+  N: number; // token rows planned
+  M: number; // head rows planned
+  layers: LayerActivations<Buf>[]; // (L)
+  proj: Buf; // (N, C) o_proj / down_proj output before its residual add
+  xOut: Buf; // (N, C) stream after the last layer
+  headIn: Buf; // (M, C) xOut at the head rows
+  hidden: Buf; // (M, C) final-norm hidden states: what the head reads
+}
+
+/**
+ * Activations for N token rows and M head rows. `training` keeps every layer's activations (and LoRA
+ * intermediates of `lora`'s modules); inference gives all layers one set, with one LoRA intermediate of rank R.
+ */
+export function layoutActivations<Buf>(
+  make: Make<Buf>,
+  config: ModelConfig,
+  N: number,
+  M: number,
+  lora: { rank: number; targets: readonly LoraTarget[] } | null,
+  training: boolean,
+): Activations<Buf> {
   const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS } = config;
-  const f32 = (n: number, label: string) => ctx.buffer(rows * n * 4, label);
-  return {
-    rows,
-    x: f32(C, 'x'),
-    xn: f32(C, 'xn'),
-    q: f32(NH * HS, 'q'),
-    k: f32(NKV * HS, 'k'),
-    v: f32(NKV * HS, 'v'),
-    att: f32(NH * HS, 'att'),
-    proj: f32(C, 'proj'),
-    gate: f32(H, 'gate'),
-    up: f32(H, 'up'),
-    hidden: f32(H, 'hidden'),
-    loraU: f32(loraRank, 'lora u'),
+  const f32 = (label: string, width: number, rows = N) => make('activations', label, rows * width * 4);
+  const layer = (l: number, stream: Buf | null): LayerActivations<Buf> => {
+    const xIn = stream ?? f32(`x ${l}`, C);
+    const xn1 = f32(`xn1 ${l}`, C);
+    const u = new Map<LoraTarget, Buf>();
+    if (lora) {
+      const shared = training ? null : f32('lora u', lora.rank);
+      for (const target of loraTargets.filter((t) => lora.targets.includes(t))) u.set(target, shared ?? f32(`lora u ${l} ${target}`, lora.rank));
+    }
+    return {
+      xIn,
+      xn1,
+      q: f32(`q ${l}`, NH * HS),
+      k: f32(`k ${l}`, NKV * HS),
+      v: f32(`v ${l}`, NKV * HS),
+      att: f32(`att ${l}`, NH * HS),
+      xMid: stream ?? f32(`xMid ${l}`, C),
+      xn2: stream === null ? f32(`xn2 ${l}`, C) : xn1,
+      gate: f32(`gate ${l}`, H),
+      up: f32(`up ${l}`, H),
+      mlp: f32(`mlp ${l}`, H),
+      u,
+    };
   };
+  let layers: LayerActivations<Buf>[];
+  let xOut: Buf;
+  if (training) {
+    layers = Array.from({ length: config.numLayers }, (_, l) => layer(l, null));
+    xOut = f32('x out', C);
+  } else {
+    xOut = f32('x', C);
+    const shared = layer(0, xOut);
+    layers = Array.from({ length: config.numLayers }, () => shared);
+  }
+  return { N, M, layers, xOut, proj: f32('proj', C), headIn: f32('head in', C, M), hidden: f32('hidden', C, M) };
 }
 
-export function destroyActivations(acts: Activations): void {
-  for (const value of Object.values(acts)) if (typeof value !== 'number') value.destroy();
-}
-
-export function createKvCache(ctx: GpuContext, config: ModelConfig, B: number, S: number): KvCache {
+export function layoutKvCache<Buf>(make: Make<Buf>, config: ModelConfig, B: number, S: number, label = 'kv'): KvCache<Buf> {
   const bytes = B * S * config.numKvHeads * config.headDim * 4;
-  const make = (kind: string) => Array.from({ length: config.numLayers }, (_, l) => ctx.buffer(bytes, `${kind}cache ${l}`));
-  return { k: make('k'), v: make('v'), B, S };
+  const per = (kind: string) => Array.from({ length: config.numLayers }, (_, l) => make('kv cache', `${label} ${kind} ${l}`, bytes));
+  return { k: per('k'), v: per('v'), B, S };
 }
 
-export function destroyKvCache(cache: KvCache): void {
-  for (const buffer of [...cache.k, ...cache.v]) buffer.destroy();
+/** The cache of a training pass: each layer's own keys and values (S = T, start 0), which backward reads too. */
+export function selfCache(acts: Activations, B: number, T: number): KvCache {
+  return { k: acts.layers.map((s) => s.k), v: acts.layers.map((s) => s.v), B, S: T };
 }
 
 /** Copies cache slots [from, to) of row `srcRow` in `src` into row `dstRow` of `dst`, for every layer. */
@@ -81,65 +128,91 @@ export function copyKvRows(ctx: GpuContext, config: ModelConfig, dst: KvCache, d
   }
 }
 
-/**
- * Runs B rows of T new tokens through the transformer. Token t of row b sits in cache slot start+t and
- * attends slots [validFrom[b], start+t]. Leaves the final-norm hidden states (B*T, C) in acts.xn.
- */
-export function forward(
-  ctx: GpuContext,
-  acts: Activations,
-  weights: GpuModelWeights,
-  lora: GpuLora | null,
-  config: ModelConfig,
-  cache: KvCache,
-  ids: GPUBuffer, // u32 (B*T)
-  positions: GPUBuffer, // u32 (B*T) RoPE positions
-  validFrom: GPUBuffer, // u32 (B)
-  B: number,
-  T: number,
-  start: number,
-): void {
-  const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
-  const N = B * T;
-  const KV = NKV * HS;
-  if (N > acts.rows) throw new Error(`forward over ${N} rows exceeds the ${acts.rows} planned`);
-  if (B !== cache.B || start + T > cache.S) throw new Error(`KV cache (${cache.B} x ${cache.S}) cannot hold ${B} x ${start + T}`);
-  // out = inp @ W^T + b, plus scale * (inp @ A^T) @ B^T where an adapter targets this projection.
-  const project = (out: GPUBuffer, inp: GPUBuffer, weight: GpuWeight, bias: GPUBuffer | null, l: number, target: LoraTarget, inF: number, outF: number) => {
-    matmulForward(ctx, out, inp, weight, bias, N, inF, outF);
-    const m = lora?.get(l, target);
-    if (m) loraForward(ctx, out, acts.loraU, inp, m.A, m.B, lora!.scale, N, inF, lora!.adapter.rank, outF);
-  };
-
-  embeddingForward(ctx, acts.x, ids, weights.embed, N, C); // x = embed_tokens(input_ids)
-  weights.layers.forEach((layer, l) => {
-    // h = x + self_attn(input_layernorm(x))
-    rmsnormForward(ctx, acts.xn, acts.x, layer.inputNorm, N, C, eps);
-    project(acts.q, acts.xn, layer.q, layer.qBias, l, 'q_proj', C, NH * HS);
-    project(acts.k, acts.xn, layer.k, layer.kBias, l, 'k_proj', C, KV);
-    project(acts.v, acts.xn, layer.v, layer.vBias, l, 'v_proj', C, KV);
-    ropeForward(ctx, acts.q, positions, N, NH, HS, config.ropeTheta);
-    ropeForward(ctx, acts.k, positions, N, NKV, HS, config.ropeTheta);
-    for (let b = 0; b < B; b++) {
-      // The new keys and values of row b go to cache slots [start, start+T).
-      ctx.copy(acts.k, b * T * KV * 4, cache.k[l], (b * cache.S + start) * KV * 4, T * KV * 4);
-      ctx.copy(acts.v, b * T * KV * 4, cache.v[l], (b * cache.S + start) * KV * 4, T * KV * 4);
-    }
-    attentionForward(ctx, acts.att, acts.q, cache.k[l], cache.v[l], validFrom, B, T, NH, NKV, HS, cache.S, start);
-    project(acts.proj, acts.att, layer.o, null, l, 'o_proj', NH * HS, C);
-    residualForward(ctx, acts.x, acts.proj, N * C);
-    // x = h + mlp(post_attention_layernorm(h)), mlp = down_proj(silu(gate_proj(x)) * up_proj(x))
-    rmsnormForward(ctx, acts.xn, acts.x, layer.postNorm, N, C, eps);
-    project(acts.gate, acts.xn, layer.gate, null, l, 'gate_proj', C, H);
-    project(acts.up, acts.xn, layer.up, null, l, 'up_proj', C, H);
-    swigluForward(ctx, acts.hidden, acts.gate, acts.up, N, H);
-    project(acts.proj, acts.hidden, layer.down, null, l, 'down_proj', H, C);
-    residualForward(ctx, acts.x, acts.proj, N * C);
-  });
-  rmsnormForward(ctx, acts.xn, acts.x, weights.finalNorm, N, C, eps); // norm(x)
+/** The token inputs of one pass. */
+export interface PassInputs {
+  B: number;
+  T: number;
+  /** Cache slot of each row's first new token. */
+  start: number;
+  ids: GPUBuffer; // u32 (B*T)
+  positions: GPUBuffer; // u32 (B*T) RoPE positions
+  validFrom: GPUBuffer; // u32 (B): row b attends cache slots [validFrom[b], start+t]
+  /** The M token rows (of B*T) the head reads, or null for all of them (M = B*T). */
+  headRows: GPUBuffer | null; // u32 (M)
+  M: number;
 }
 
-/** logits (N, V) = hidden (N, C) @ lm_head^T. */
-export function lmHead(ctx: GpuContext, logits: GPUBuffer, hidden: GPUBuffer, weights: GpuModelWeights, config: ModelConfig, N: number): void {
-  matmulForward(ctx, logits, hidden, weights.lmHead, null, N, config.hiddenSize, config.vocabSize);
+/** LoRA dropout of a training pass; inference passes none. */
+export interface Dropout {
+  p: number;
+  seed: number;
+}
+
+/**
+ * Runs B rows of T new tokens through the transformer: token t of row b sits in cache slot start+t. Leaves the
+ * final-norm hidden states of the head rows in acts.hidden (M, C).
+ */
+export function forward(model: ModelOnGpu, lora: GpuLora | null, acts: Activations, cache: KvCache, inp: PassInputs, dropout: Dropout | null = null): void {
+  const { ctx, config, weights } = model;
+  const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
+  const { B, T, start, M } = inp;
+  const N = B * T;
+  const KV = NKV * HS;
+  if (N > acts.N || M > acts.M) throw new Error(`a pass over ${N} tokens and ${M} head rows exceeds the ${acts.N} and ${acts.M} planned`);
+  if (B > cache.B || start + T > cache.S) throw new Error(`KV cache (${cache.B} x ${cache.S}) cannot hold ${B} x ${start + T}`);
+  // out = inp @ W^T + b, plus scale * (dropout(inp) @ A^T) @ B^T where an adapter targets this projection.
+  const project = (out: GPUBuffer, x: GPUBuffer, weight: GpuWeight, bias: GPUBuffer | null, l: number, target: LoraTarget, inF: number, outF: number) => {
+    matmulForward(ctx, out, x, weight, bias, N, inF, outF);
+    const m = lora?.get(l, target);
+    if (!m) return;
+    const u = acts.layers[l].u.get(target);
+    if (!u) throw new Error(`no LoRA intermediate planned for layer ${l} ${target}`);
+    loraForward(ctx, out, u, x, m.A, m.B, lora!.scale, N, inF, lora!.adapter.rank, outF, dropout?.p ?? 0, dropout ? moduleSeed(dropout.seed, l, target) : 0);
+  };
+
+  embeddingForward(ctx, acts.layers[0].xIn, inp.ids, weights.embed, N, C); // x = embed_tokens(input_ids)
+  weights.layers.forEach((w, l) => {
+    const s = acts.layers[l];
+    const next = l + 1 < config.numLayers ? acts.layers[l + 1].xIn : acts.xOut;
+    // h = x + self_attn(input_layernorm(x))
+    rmsnormForward(ctx, s.xn1, s.xIn, w.inputNorm, N, C, eps);
+    project(s.q, s.xn1, w.q, w.qBias, l, 'q_proj', C, NH * HS);
+    project(s.k, s.xn1, w.k, w.kBias, l, 'k_proj', C, KV);
+    project(s.v, s.xn1, w.v, w.vBias, l, 'v_proj', C, KV);
+    ropeForward(ctx, s.q, inp.positions, N, NH, HS, config.ropeTheta);
+    ropeForward(ctx, s.k, inp.positions, N, NKV, HS, config.ropeTheta);
+    if (cache.k[l] !== s.k) {
+      // The new keys and values of row b go to cache slots [start, start+T).
+      for (let b = 0; b < B; b++) {
+        ctx.copy(s.k, b * T * KV * 4, cache.k[l], (b * cache.S + start) * KV * 4, T * KV * 4);
+        ctx.copy(s.v, b * T * KV * 4, cache.v[l], (b * cache.S + start) * KV * 4, T * KV * 4);
+      }
+    }
+    attentionForward(ctx, s.att, s.q, cache.k[l], cache.v[l], inp.validFrom, B, T, NH, NKV, HS, cache.S, start);
+    project(acts.proj, s.att, w.o, null, l, 'o_proj', NH * HS, C);
+    addResidual(ctx, s.xMid, s.xIn, acts.proj, N * C);
+    // x = h + mlp(post_attention_layernorm(h)), mlp = down_proj(silu(gate_proj(x)) * up_proj(x))
+    rmsnormForward(ctx, s.xn2, s.xMid, w.postNorm, N, C, eps);
+    project(s.gate, s.xn2, w.gate, null, l, 'gate_proj', C, H);
+    project(s.up, s.xn2, w.up, null, l, 'up_proj', C, H);
+    swigluForward(ctx, s.mlp, s.gate, s.up, N, H);
+    project(acts.proj, s.mlp, w.down, null, l, 'down_proj', H, C);
+    addResidual(ctx, next, s.xMid, acts.proj, N * C);
+  });
+  // The head reads only its rows (the trained positions, each sequence's last token...): gathering rows is what
+  // the embedding kernel does.
+  const headIn = inp.headRows ? acts.headIn : acts.xOut;
+  if (inp.headRows) embeddingForward(ctx, acts.headIn, inp.headRows, { buffer: acts.xOut, dtype: 'f32' }, M, C);
+  rmsnormForward(ctx, acts.hidden, headIn, weights.finalNorm, M, C, eps); // norm(x)
+}
+
+/** out = x + delta; in place when out is x (inference), else x is copied first (training keeps x). */
+function addResidual(ctx: GpuContext, out: GPUBuffer, x: GPUBuffer, delta: GPUBuffer, count: number): void {
+  if (out !== x) ctx.copy(x, 0, out, 0, count * 4);
+  residualForward(ctx, out, delta, count);
+}
+
+/** A distinct dropout seed per (pass seed, layer, module). */
+export function moduleSeed(seed: number, layer: number, target: LoraTarget): number {
+  return (seed ^ Math.imul(layer + 1, 0x9e3779b1) ^ Math.imul(loraTargets.indexOf(target) + 1, 0x85ebca6b)) >>> 0;
 }

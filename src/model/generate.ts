@@ -2,21 +2,16 @@
 // rows of its samples; then every step decodes all rows together in one pass and one queue submit.
 // Prompts of different lengths are right-aligned in the cache: row b's prompt fills slots
 // [validFrom[b], P) where P is the longest prompt, so all rows decode the same slot each step.
+// The buffers live in an InferenceWorkspace, planned before allocation and reused by later calls.
+// Dimension letters: B decoded rows, P longest prompt, S slots per row, C hidden, V vocab, R LoRA rank.
 import type { GpuContext } from '../gpu/context';
-import { sampleForward } from '../kernels/sample';
+import { NON_FINITE_LOGITS, sampleForward } from '../kernels/sample';
 import type { ModelConfig } from './config';
-import {
-  type Activations,
-  copyKvRows,
-  createKvCache,
-  destroyActivations,
-  destroyKvCache,
-  forward,
-  lmHead,
-  planActivations,
-} from './forward';
-import type { GpuLora } from './lora';
-import type { GpuModelWeights } from './weights';
+import { NonFiniteLogitsError } from './errors';
+import { copyKvRows, forward, layoutActivations, layoutKvCache, type Activations, type KvCache, type ModelOnGpu } from './forward';
+import { lmLogits } from './heads';
+import { loraTargets, type GpuLora } from './lora';
+import { allocator, MemoryPlan, planner, type Make } from './memory';
 
 export interface Sampling {
   temperature: number; // 0 = greedy
@@ -59,20 +54,106 @@ export interface GenerationStats {
   decodeTokens: number;
 }
 
-export interface ModelOnGpu {
-  ctx: GpuContext;
-  config: ModelConfig;
-  weights: GpuModelWeights;
-  /** An adapter applied on top of the frozen weights, if any. */
-  lora: GpuLora | null;
+/** The largest call an InferenceWorkspace serves: B rows, prompts up to P tokens, S slots, logits for L rows. */
+export interface InferenceShape {
+  B: number;
+  P: number;
+  S: number;
+  L: number;
+  /** The largest LoRA rank applied (0 without adapters): one intermediate serves every module. */
+  R: number;
+}
+
+interface InferenceBuffers<Buf> {
+  acts: Activations<Buf>; // N = max(P, B) token rows, M = max(B, L) head rows
+  cache: KvCache<Buf>; // (B, S)
+  scratch: KvCache<Buf>; // (1, S): one prompt's prefill
+  ids: Buf; // u32 (max(P, B))
+  positions: Buf; // u32 (max(P, B))
+  promptValidFrom: Buf; // u32 (1)
+  headRow: Buf; // u32 (1): the last prompt token, the one the head reads after prefill
+  validFrom: Buf; // u32 (B)
+  lastHidden: Buf; // (B, C) each row's hidden state after prefill
+  logits: Buf; // (max(B, L), V)
+  nextIds: Buf; // u32 (B) sampled ids, the next step's input
+  seeds: Buf; // u32 (B)
+}
+
+function layoutInference<Buf>(make: Make<Buf>, config: ModelConfig, shape: InferenceShape): InferenceBuffers<Buf> {
+  const { B, P, S, L, R } = shape;
+  const N = Math.max(P, B);
+  const M = Math.max(B, L);
+  const u32 = (label: string, n: number) => make('inputs', label, n * 4);
+  return {
+    acts: layoutActivations(make, config, N, M, R > 0 ? { rank: R, targets: loraTargets } : null, false),
+    cache: layoutKvCache(make, config, B, S),
+    scratch: layoutKvCache(make, config, 1, S, 'prefill kv'),
+    ids: u32('ids', N),
+    positions: u32('positions', N),
+    promptValidFrom: u32('prompt validFrom', 1),
+    headRow: u32('head row', 1),
+    validFrom: u32('validFrom', B),
+    lastHidden: make('activations', 'last hidden', B * config.hiddenSize * 4),
+    logits: make('head', 'logits', M * config.vocabSize * 4),
+    nextIds: u32('next ids', B),
+    seeds: u32('seeds', B),
+  };
+}
+
+/** The buffers of inference for calls up to `shape`. */
+export function planInference(config: ModelConfig, shape: InferenceShape): MemoryPlan {
+  const plan = new MemoryPlan();
+  layoutInference(planner(plan), config, shape);
+  return plan;
+}
+
+/**
+ * Inference buffers kept between calls: a call that fits the current shape reuses them; a larger one replaces
+ * them with buffers for the larger of both shapes, after `check` has seen the plan (and may refuse it).
+ */
+export class InferenceWorkspace {
+  private shape: InferenceShape | null = null;
+  private current: InferenceBuffers<GPUBuffer> | null = null;
+  private owned: GPUBuffer[] = [];
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly config: ModelConfig,
+    private readonly check: (plan: MemoryPlan) => void,
+  ) {}
+
+  reserve(need: InferenceShape): InferenceBuffers<GPUBuffer> {
+    const old = this.shape;
+    if (this.current && old && (Object.keys(need) as (keyof InferenceShape)[]).every((k) => need[k] <= old[k])) return this.current;
+    const shape = old ? { B: Math.max(old.B, need.B), P: Math.max(old.P, need.P), S: Math.max(old.S, need.S), L: Math.max(old.L, need.L), R: Math.max(old.R, need.R) } : need;
+    this.check(planInference(this.config, shape));
+    this.destroy();
+    this.current = layoutInference(allocator(this.ctx, this.owned), this.config, shape);
+    this.shape = shape;
+    return this.current;
+  }
+
+  /** Bytes held now. */
+  get bytes(): number {
+    return this.owned.reduce((a, b) => a + b.size, 0);
+  }
+
+  destroy(): void {
+    for (const buffer of this.owned) buffer.destroy();
+    this.owned = [];
+    this.current = null;
+    this.shape = null;
+  }
 }
 
 export async function generate(
   model: ModelOnGpu,
+  lora: GpuLora | null,
+  workspace: InferenceWorkspace,
   prompts: number[][],
   options: GenerationOptions,
 ): Promise<{ samples: GeneratedSample[]; stats: GenerationStats }> {
-  const { ctx, config, weights, lora } = model;
+  const { ctx, config } = model;
   const { n, maxNewTokens, sampling } = options;
   if (!prompts.length || prompts.some((p) => p.length === 0)) throw new Error('every prompt needs at least one token');
   if (n < 1 || maxNewTokens < 1) throw new Error('n and max new tokens must be at least 1');
@@ -89,24 +170,10 @@ export async function generate(
   const C = config.hiddenSize;
   const rowPrompt = (b: number) => Math.floor(b / n);
   const validFrom = Uint32Array.from({ length: B }, (_, b) => P - prompts[rowPrompt(b)].length);
-
-  const acts: Activations = planActivations(ctx, config, Math.max(P, B), lora?.adapter.rank);
-  const cache = createKvCache(ctx, config, B, S);
-  const scratch = createKvCache(ctx, config, 1, S);
-  const owned = [
-    ctx.buffer(P * 4, 'prompt ids'), // u32 (P)
-    ctx.buffer(P * 4, 'prompt positions'), // u32 (P)
-    ctx.buffer(4, 'prompt validFrom'), // u32 (1)
-    ctx.upload(validFrom, 'validFrom'), // u32 (B)
-    ctx.buffer(B * C * 4, 'last hidden'), // (B, C)
-    ctx.buffer(B * V * 4, 'logits'), // (B, V)
-    ctx.buffer(B * 4, 'next ids'), // u32 (B): sampled ids, the next step's input
-    ctx.buffer(B * 4, 'positions'), // u32 (B)
-    ctx.upload(Uint32Array.from({ length: B }, (_, b) => sampling.seed + (b % n)), 'seeds'), // u32 (B)
-  ];
-  const [promptIds, promptPositions, promptValidFrom, validFromGpu, lastHidden, logits, nextIds, positions, seeds] = owned;
-  const sample = (step: number) =>
-    sampleForward(ctx, nextIds, logits, seeds, B, V, step, sampling.temperature, sampling.topK, sampling.topP);
+  const w = workspace.reserve({ B, P, S, L: B, R: lora?.adapter.rank ?? 0 });
+  ctx.write(w.validFrom, validFrom);
+  ctx.write(w.seeds, Uint32Array.from({ length: B }, (_, b) => sampling.seed + (b % n)));
+  const sample = (step: number) => sampleForward(ctx, w.nextIds, w.logits, w.seeds, B, V, step, sampling.temperature, sampling.topK, sampling.topP);
 
   const samples: GeneratedSample[] = Array.from({ length: B }, (_, b) => ({
     prompt: rowPrompt(b),
@@ -126,7 +193,9 @@ export async function generate(
     decodeTokens: 0,
   };
 
-  const accept = (ids: Uint32Array) => {
+  const accept = (ids: Uint32Array, step: number) => {
+    // The sampler marks a row whose logits hold NaN or Inf: nothing it could pick means anything.
+    if (ids.some((id, b) => !done[b] && id === NON_FINITE_LOGITS)) throw new NonFiniteLogitsError(step);
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
       const s = samples[b];
@@ -150,81 +219,65 @@ export async function generate(
     }
   };
 
-  try {
-    const prefillStart = performance.now();
-    prompts.forEach((prompt, p) => {
-      const len = prompt.length;
-      ctx.write(promptIds, Uint32Array.from(prompt));
-      ctx.write(promptPositions, Uint32Array.from(prompt, (_, t) => t));
-      ctx.write(promptValidFrom, Uint32Array.of(P - len));
-      forward(ctx, acts, weights, lora, config, scratch, promptIds, promptPositions, promptValidFrom, 1, len, P - len);
-      for (let s = 0; s < n; s++) {
-        const b = p * n + s;
-        ctx.copy(acts.xn, (len - 1) * C * 4, lastHidden, b * C * 4, C * 4);
-        copyKvRows(ctx, config, cache, b, scratch, 0, P - len, P);
-      }
-      // The queued writes above land before this submit; the next prompt's writes must wait for it.
-      ctx.submit();
-    });
-    lmHead(ctx, logits, lastHidden, weights, config, B);
-    sample(0);
-    accept(await ctx.readU32(nextIds, B));
-    stats.prefillSeconds = (performance.now() - prefillStart) / 1000;
-
-    const decodeStart = performance.now();
-    const before = { ...ctx.stats };
-    const firstTokens = samples.reduce((a, s) => a + s.ids.length, 0);
-    for (let step = 1; step < maxNewTokens && !done.every(Boolean); step++) {
-      if (options.isCancelled?.()) {
-        samples.forEach((s, b) => !done[b] && (s.finishReason = 'cancelled'));
-        break;
-      }
-      const slot = P + step - 1; // the slot of the token sampled last step
-      ctx.write(positions, Uint32Array.from(validFrom, (v) => slot - v));
-      forward(ctx, acts, weights, lora, config, cache, nextIds, positions, validFromGpu, B, 1, slot);
-      lmHead(ctx, logits, acts.xn, weights, config, B);
-      sample(step);
-      accept(await ctx.readU32(nextIds, B));
-      stats.decodeSteps++;
+  const prefillStart = performance.now();
+  prompts.forEach((prompt, p) => {
+    const len = prompt.length;
+    ctx.write(w.ids, Uint32Array.from(prompt));
+    ctx.write(w.positions, Uint32Array.from(prompt, (_, t) => t));
+    ctx.write(w.promptValidFrom, Uint32Array.of(P - len));
+    ctx.write(w.headRow, Uint32Array.of(len - 1));
+    const pass = { B: 1, T: len, start: P - len, ids: w.ids, positions: w.positions, validFrom: w.promptValidFrom, headRows: w.headRow, M: 1 };
+    forward(model, lora, w.acts, w.scratch, pass);
+    for (let s = 0; s < n; s++) {
+      const b = p * n + s;
+      ctx.copy(w.acts.hidden, 0, w.lastHidden, b * C * 4, C * 4);
+      copyKvRows(ctx, config, w.cache, b, w.scratch, 0, P - len, P);
     }
-    stats.decodeSeconds = (performance.now() - decodeStart) / 1000;
-    stats.decodeTokens = samples.reduce((a, s) => a + s.ids.length, 0) - firstTokens;
-    stats.decodeDispatches = ctx.stats.dispatches - before.dispatches;
-    stats.decodeSubmits = ctx.stats.submits - before.submits;
-  } finally {
-    destroyActivations(acts);
-    destroyKvCache(cache);
-    destroyKvCache(scratch);
-    for (const buffer of owned) buffer.destroy();
+    // The queued writes above land before this submit; the next prompt's writes must wait for it.
+    ctx.submit();
+  });
+  lmLogits(model, w.logits, w.lastHidden, B);
+  sample(0);
+  accept(await ctx.readU32(w.nextIds, B), 0);
+  stats.prefillSeconds = (performance.now() - prefillStart) / 1000;
+
+  const decodeStart = performance.now();
+  const before = { ...ctx.stats };
+  const firstTokens = samples.reduce((a, s) => a + s.ids.length, 0);
+  for (let step = 1; step < maxNewTokens && !done.every(Boolean); step++) {
+    if (options.isCancelled?.()) {
+      samples.forEach((s, b) => !done[b] && (s.finishReason = 'cancelled'));
+      break;
+    }
+    const slot = P + step - 1; // the slot of the token sampled last step
+    ctx.write(w.positions, Uint32Array.from(validFrom, (v) => slot - v));
+    forward(model, lora, w.acts, w.cache, { B, T: 1, start: slot, ids: w.nextIds, positions: w.positions, validFrom: w.validFrom, headRows: null, M: B });
+    lmLogits(model, w.logits, w.acts.hidden, B);
+    sample(step);
+    accept(await ctx.readU32(w.nextIds, B), step);
+    stats.decodeSteps++;
   }
+  stats.decodeSeconds = (performance.now() - decodeStart) / 1000;
+  stats.decodeTokens = samples.reduce((a, s) => a + s.ids.length, 0) - firstTokens;
+  stats.decodeDispatches = ctx.stats.dispatches - before.dispatches;
+  stats.decodeSubmits = ctx.stats.submits - before.submits;
   return { samples, stats };
 }
 
 /** Logits (T, V) of every position of one sequence. */
-export async function sequenceLogits(model: ModelOnGpu, ids: number[]): Promise<Float32Array> {
-  const { ctx, config, weights, lora } = model;
+export async function sequenceLogits(model: ModelOnGpu, lora: GpuLora | null, workspace: InferenceWorkspace, ids: number[]): Promise<Float32Array> {
+  const { ctx, config } = model;
   const T = ids.length;
   if (T === 0) throw new Error('logits need at least one token id');
   if (T > config.maxPositionEmbeddings) throw new Error(`${T} tokens exceed the model's context of ${config.maxPositionEmbeddings}`);
   if (ids.some((id) => id >= config.vocabSize)) throw new Error(`token ids must be below the vocabulary size ${config.vocabSize}`);
-  const acts = planActivations(ctx, config, T, lora?.adapter.rank);
-  const cache = createKvCache(ctx, config, 1, T);
-  const owned = [
-    ctx.upload(Uint32Array.from(ids), 'ids'),
-    ctx.upload(Uint32Array.from(ids, (_, t) => t), 'positions'),
-    ctx.upload(Uint32Array.of(0), 'validFrom'),
-    ctx.buffer(T * config.vocabSize * 4, 'logits'),
-  ];
-  const [idsGpu, positions, validFrom, logits] = owned;
-  try {
-    forward(ctx, acts, weights, lora, config, cache, idsGpu, positions, validFrom, 1, T, 0);
-    lmHead(ctx, logits, acts.xn, weights, config, T);
-    return await ctx.readF32(logits, T * config.vocabSize);
-  } finally {
-    destroyActivations(acts);
-    destroyKvCache(cache);
-    for (const buffer of owned) buffer.destroy();
-  }
+  const w = workspace.reserve({ B: 1, P: T, S: T, L: T, R: lora?.adapter.rank ?? 0 });
+  ctx.write(w.ids, Uint32Array.from(ids));
+  ctx.write(w.positions, Uint32Array.from(ids, (_, t) => t));
+  ctx.write(w.promptValidFrom, Uint32Array.of(0));
+  forward(model, lora, w.acts, w.scratch, { B: 1, T, start: 0, ids: w.ids, positions: w.positions, validFrom: w.promptValidFrom, headRows: null, M: T });
+  lmLogits(model, w.logits, w.acts.hidden, T);
+  return ctx.readF32(w.logits, T * config.vocabSize);
 }
 
 function firstStop(text: string, stops: string[]): number {

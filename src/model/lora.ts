@@ -28,6 +28,8 @@ export interface LoraAdapter extends LoraSettings {
   baseModel: string;
   /** In layer order, then target order. */
   modules: LoraModuleWeights[];
+  /** A reward model's head (C): LlamaForSequenceClassification's score, Linear(C, 1, bias=False), trained fully. */
+  score?: Float32Array;
 }
 
 /** (in, out) features of a target projection. */
@@ -49,12 +51,6 @@ export function targetShape(config: ModelConfig, target: LoraTarget): { inFeatur
   }
 }
 
-/** The module's sub-path under model.layers.N, e.g. "self_attn.q_proj". */
-export function targetPath(target: LoraTarget): string {
-  const mlp: LoraTarget[] = ['gate_proj', 'up_proj', 'down_proj'];
-  return `${mlp.includes(target) ? 'mlp' : 'self_attn'}.${target}`;
-}
-
 export interface GpuLoraModule {
   layer: number;
   target: LoraTarget;
@@ -70,9 +66,18 @@ export interface GpuLoraModule {
   vB: GPUBuffer;
 }
 
-/** AdamW moments of every module, in module order: what a checkpoint keeps besides the adapter. */
+/** One trainable tensor with its gradient and AdamW moments, as the optimizer sees it. */
+export interface GpuTrainable {
+  count: number;
+  param: GPUBuffer;
+  grad: GPUBuffer;
+  m: GPUBuffer;
+  v: GPUBuffer;
+}
+
+/** AdamW moments of every trainable tensor in `tensors()` order: what a checkpoint keeps besides the adapter. */
 export interface OptimizerState {
-  m: Float32Array[]; // per module: A's then B's
+  m: Float32Array[]; // per module: A's then B's; then the reward head's score, if any
   v: Float32Array[];
 }
 
@@ -82,85 +87,91 @@ export class GpuLora {
 
   private constructor(
     private readonly ctx: GpuContext,
-    readonly adapter: Omit<LoraAdapter, 'modules'>,
+    readonly adapter: LoraSettings & { baseModel: string },
     readonly modules: GpuLoraModule[],
+    /** The reward head's score (C) of a reward model, trained with the adapter; null for a plain adapter. */
+    readonly score: GpuTrainable | null,
   ) {
     this.scale = adapter.alpha / adapter.rank;
     for (const m of modules) this.byKey.set(`${m.layer}.${m.target}`, m);
   }
 
   static upload(ctx: GpuContext, adapter: LoraAdapter, optimizer?: OptimizerState): GpuLora {
-    const { modules, ...settings } = adapter;
-    const gpuModules = modules.map((m, i): GpuLoraModule => {
-      const zeros = (n: number) => ctx.buffer(n * 4);
-      const moment = (state: Float32Array[] | undefined, k: number, n: number) => (state ? ctx.upload(state[2 * i + k]) : zeros(n));
-      return {
-        layer: m.layer,
-        target: m.target,
-        inFeatures: m.inFeatures,
-        outFeatures: m.outFeatures,
-        A: ctx.upload(m.A),
-        B: ctx.upload(m.B),
-        dA: zeros(m.A.length),
-        dB: zeros(m.B.length),
-        mA: moment(optimizer?.m, 0, m.A.length),
-        vA: moment(optimizer?.v, 0, m.A.length),
-        mB: moment(optimizer?.m, 1, m.B.length),
-        vB: moment(optimizer?.v, 1, m.B.length),
-      };
-    });
-    return new GpuLora(ctx, settings, gpuModules);
+    const { modules, score, ...settings } = adapter;
+    const zeros = (n: number) => ctx.buffer(n * 4);
+    const moment = (state: Float32Array[] | undefined, k: number, n: number) => (state ? ctx.upload(state[k]) : zeros(n));
+    const gpuModules = modules.map((m, i): GpuLoraModule => ({
+      layer: m.layer,
+      target: m.target,
+      inFeatures: m.inFeatures,
+      outFeatures: m.outFeatures,
+      A: ctx.upload(m.A),
+      B: ctx.upload(m.B),
+      dA: zeros(m.A.length),
+      dB: zeros(m.B.length),
+      mA: moment(optimizer?.m, 2 * i, m.A.length),
+      vA: moment(optimizer?.v, 2 * i, m.A.length),
+      mB: moment(optimizer?.m, 2 * i + 1, m.B.length),
+      vB: moment(optimizer?.v, 2 * i + 1, m.B.length),
+    }));
+    const k = 2 * modules.length;
+    const gpuScore = score
+      ? { count: score.length, param: ctx.upload(score), grad: zeros(score.length), m: moment(optimizer?.m, k, score.length), v: moment(optimizer?.v, k, score.length) }
+      : null;
+    return new GpuLora(ctx, settings, gpuModules, gpuScore);
   }
 
   get(layer: number, target: LoraTarget): GpuLoraModule | undefined {
     return this.byKey.get(`${layer}.${target}`);
   }
 
-  /** Reads the adapter back (A and B of every module). */
-  async download(): Promise<LoraAdapter> {
-    const modules: LoraModuleWeights[] = [];
-    for (const m of this.modules) {
-      const R = this.adapter.rank;
-      modules.push({
-        layer: m.layer,
-        target: m.target,
-        inFeatures: m.inFeatures,
-        outFeatures: m.outFeatures,
-        A: await this.ctx.readF32(m.A, R * m.inFeatures),
-        B: await this.ctx.readF32(m.B, m.outFeatures * R),
-      });
-    }
-    return { ...this.adapter, modules };
+  /** Every trainable tensor: A then B of each module, then the score. */
+  tensors(): GpuTrainable[] {
+    const R = this.adapter.rank;
+    return [
+      ...this.modules.flatMap((m) => [
+        { count: R * m.inFeatures, param: m.A, grad: m.dA, m: m.mA, v: m.vA },
+        { count: m.outFeatures * R, param: m.B, grad: m.dB, m: m.mB, v: m.vB },
+      ]),
+      ...(this.score ? [this.score] : []),
+    ];
   }
 
-  async downloadGradients(): Promise<{ dA: Float32Array; dB: Float32Array }[]> {
-    const R = this.adapter.rank;
-    const out = [];
-    for (const m of this.modules) {
-      out.push({ dA: await this.ctx.readF32(m.dA, R * m.inFeatures), dB: await this.ctx.readF32(m.dB, m.outFeatures * R) });
-    }
-    return out;
+  /** Reads the adapter back (A and B of every module, and the score). */
+  async download(): Promise<LoraAdapter> {
+    const tensors = await this.readAll((t) => t.param);
+    const modules = this.modules.map((m, i): LoraModuleWeights => ({
+      layer: m.layer,
+      target: m.target,
+      inFeatures: m.inFeatures,
+      outFeatures: m.outFeatures,
+      A: tensors[2 * i],
+      B: tensors[2 * i + 1],
+    }));
+    return { ...this.adapter, modules, ...(this.score ? { score: tensors[2 * modules.length] } : {}) };
+  }
+
+  /** The gradients of `tensors()`, in its order. */
+  downloadGradients(): Promise<Float32Array[]> {
+    return this.readAll((t) => t.grad);
   }
 
   async downloadOptimizer(): Promise<OptimizerState> {
-    const R = this.adapter.rank;
-    const state: OptimizerState = { m: [], v: [] };
-    for (const mod of this.modules) {
-      state.m.push(await this.ctx.readF32(mod.mA, R * mod.inFeatures), await this.ctx.readF32(mod.mB, mod.outFeatures * R));
-      state.v.push(await this.ctx.readF32(mod.vA, R * mod.inFeatures), await this.ctx.readF32(mod.vB, mod.outFeatures * R));
-    }
-    return state;
+    return { m: await this.readAll((t) => t.m), v: await this.readAll((t) => t.v) };
   }
 
   /** Records zeroing every gradient (backward passes accumulate). */
   clearGradients(): void {
-    for (const m of this.modules) {
-      this.ctx.clear(m.dA);
-      this.ctx.clear(m.dB);
-    }
+    for (const t of this.tensors()) this.ctx.clear(t.grad);
   }
 
   destroy(): void {
-    for (const m of this.modules) for (const b of [m.A, m.B, m.dA, m.dB, m.mA, m.vA, m.mB, m.vB]) b.destroy();
+    for (const t of this.tensors()) for (const b of [t.param, t.grad, t.m, t.v]) b.destroy();
+  }
+
+  private async readAll(pick: (t: GpuTrainable) => GPUBuffer): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (const t of this.tensors()) out.push(await this.ctx.readF32(pick(t), t.count));
+    return out;
   }
 }

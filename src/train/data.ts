@@ -179,7 +179,8 @@ export function makeBatches(examples: TrainExample[], batchSize: number, seed: n
   return shuffle(groups, rand).map((group) => padBatch(group.map((i) => examples[i]), padId));
 }
 
-function padBatch(rows: TrainExample[], padId: number): Batch {
+/** Rows padded to the longest with padId, targets shifted as in a training batch. */
+export function padBatch(rows: TrainExample[], padId: number): Batch {
   const B = rows.length;
   const T = Math.max(...rows.map((r) => r.inputIds.length));
   const inputIds = new Uint32Array(B * T).fill(padId);
@@ -199,7 +200,7 @@ function padBatch(rows: TrainExample[], padId: number): Batch {
 }
 
 /** Fisher-Yates in place. */
-function shuffle<X>(items: X[], rand: () => number): X[] {
+export function shuffle<X>(items: X[], rand: () => number): X[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [items[i], items[j]] = [items[j], items[i]];
@@ -208,7 +209,7 @@ function shuffle<X>(items: X[], rand: () => number): X[] {
 }
 
 /** A seeded train/validation split: round(n * valFraction) examples go to validation; both keep input order. */
-export function splitExamples(examples: TrainExample[], valFraction: number, seed: number): { train: TrainExample[]; val: TrainExample[] } {
+export function splitExamples<X>(examples: X[], valFraction: number, seed: number): { train: X[]; val: X[] } {
   const { train, validation } = splitIndices(examples.length, valFraction, seed);
   return { train: train.map((i) => examples[i]), val: validation.map((i) => examples[i]) };
 }

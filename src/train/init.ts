@@ -31,3 +31,12 @@ export function initAdapter(config: ModelConfig, settings: LoraSettings, baseMod
   }
   return { rank: R, alpha, dropout, targets, baseModel, modules };
 }
+
+/**
+ * A fresh reward head (C): Hugging Face initializes LlamaForSequenceClassification's score from a normal with the
+ * config's initializer_range, 0.02. Seeded like the adapter.
+ */
+export function initScore(config: ModelConfig, seed: number): Float32Array {
+  const rand = mulberry32(seed ^ 0x5c0e);
+  return Float32Array.from({ length: config.hiddenSize }, () => 0.02 * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
+}

@@ -1,11 +1,17 @@
-// The SFT run: epochs of length-grouped batches, gradient accumulation, cosine schedule with warmup,
-// validation every k steps, checkpoints, a stop on NaN/inf, pause, and resume from a checkpoint.
-import type { ModelOnGpu } from '../model/generate';
-import { type Batch, type TrainExample, makeBatches, splitExamples } from './data';
-import { initAdapter } from './init';
+// Training runs (SFT and reward model alike): epochs of batches, gradient accumulation, cosine schedule with
+// warmup, validation every k steps, checkpoints, a stop on NaN/inf, pause, and resume from a checkpoint. What
+// differs between the two is a RunKind: their examples, batches, head and adapter.
+import type { ModelConfig } from '../model/config';
+import type { ModelOnGpu } from '../model/forward';
 import { GpuLora, type LoraAdapter, type LoraSettings, type OptimizerState } from '../model/lora';
+import { MemoryPlan, type Make } from '../model/memory';
+import { type Batch, type TrainExample, makeBatches, splitExamples } from './data';
+import { initAdapter, initScore } from './init';
+import { makePairBatches, type PairBatch, type PairExample } from './pairs';
+import { layoutRewardHead, pairShape, rewardStepper } from './reward';
 import { learningRate } from './schedule';
-import { SftStepper } from './sft';
+import { layoutSftHead, sftShape, sftStepper } from './sft';
+import { planTraining, type StepBatch, type StepMetrics, type StepShape, type Stepper } from './stepper';
 
 export interface SftSettings extends LoraSettings {
   lr: number;
@@ -29,6 +35,11 @@ export interface SftSettings extends LoraSettings {
   evalEvery: number;
   /** Checkpoint every this many steps (0 = only on pause and at the end). */
   checkpointEvery: number;
+}
+
+/** A reward model run's settings: SFT's, plus whether pairs keep their score gap as a margin. */
+export interface RewardSettings extends SftSettings {
+  margin: boolean;
 }
 
 export const defaultSftSettings: SftSettings = {
@@ -62,6 +73,11 @@ export interface TrainEvent {
   loss?: number;
   valLoss?: number;
   tokensPerSecond?: number;
+  /** Reward model: share of pairs whose chosen reward is higher, and the mean reward margin. */
+  accuracy?: number;
+  margin?: number;
+  valAccuracy?: number;
+  valMargin?: number;
 }
 
 export interface Checkpoint {
@@ -77,7 +93,7 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-export interface SftRunOptions {
+export interface RunOptions {
   baseModel: string;
   padId: number;
   onEvent?: (event: TrainEvent) => void;
@@ -85,6 +101,10 @@ export interface SftRunOptions {
   /** Polled between steps; when true the run checkpoints and returns 'paused'. */
   shouldPause?: () => boolean;
   resume?: Checkpoint;
+  /** Sees the run's memory plan before anything is allocated, and throws to refuse it. */
+  checkMemory?: (plan: MemoryPlan) => void;
+  /** Throws when the GPU is gone; called before each step (a lost device's submits fail silently). */
+  checkDevice?: () => void;
 }
 
 export interface SftResult {
@@ -95,38 +115,114 @@ export interface SftResult {
   valLoss: number | null;
 }
 
+/** What differs between an SFT and a reward model run. */
+interface RunKind<TExample, TBatch extends StepBatch> {
+  batches(examples: TExample[], batchSize: number, seed: number, padId: number): TBatch[];
+  shape(batches: TBatch[], G: number): StepShape;
+  layoutHead(make: Make<number>, config: ModelConfig, shape: StepShape): unknown;
+  stepper(model: ModelOnGpu, lora: GpuLora, shape: StepShape): Stepper<TBatch>;
+  init(config: ModelConfig, settings: LoraSettings, baseModel: string, seed: number): LoraAdapter;
+}
+
+const sftKind: RunKind<TrainExample, Batch> = {
+  batches: makeBatches,
+  shape: sftShape,
+  layoutHead: layoutSftHead,
+  stepper: sftStepper,
+  init: initAdapter,
+};
+
+const rewardKind: RunKind<PairExample, PairBatch> = {
+  batches: makePairBatches,
+  shape: pairShape,
+  layoutHead: layoutRewardHead,
+  stepper: rewardStepper,
+  init: (config, settings, baseModel, seed) => ({ ...initAdapter(config, settings, baseModel, seed), score: initScore(config, seed) }),
+};
+
 /** Optimizer steps a run over `examples` takes with `settings`. */
 export function plannedSteps(trainExamples: number, settings: SftSettings): number {
   if (settings.steps > 0) return settings.steps;
   return settings.epochs * Math.ceil(Math.ceil(trainExamples / settings.batchSize) / settings.gradAccum);
 }
 
-export async function runSft(model: ModelOnGpu, examples: TrainExample[], settings: SftSettings, options: SftRunOptions): Promise<SftResult> {
+/** The batches of a run: every epoch's (a pure function of seed and epoch) and the validation batches. */
+function runBatches<TExample, TBatch extends StepBatch>(kind: RunKind<TExample, TBatch>, examples: TExample[], settings: SftSettings, padId: number) {
   const { train, val } = splitExamples(examples, settings.valFraction, settings.seed);
   if (!train.length) throw new Error('The training split is empty: add rows or lower the validation fraction.');
   const totalSteps = plannedSteps(train.length, settings);
-  const epochBatches = (epoch: number) => makeBatches(train, settings.batchSize, settings.seed + epoch, options.padId);
-  const valBatches = val.length ? makeBatches(val, settings.batchSize, settings.seed, options.padId) : [];
-  const maxTokens = Math.max(...[...epochBatches(0), ...valBatches].map((b) => b.B * b.T));
+  let cached: { epoch: number; batches: TBatch[] } | null = null;
+  const epochBatches = (epoch: number) => {
+    if (cached?.epoch !== epoch) cached = { epoch, batches: kind.batches(train, settings.batchSize, settings.seed + epoch, padId) };
+    return cached.batches;
+  };
+  const valBatches = val.length ? kind.batches(val, settings.batchSize, settings.seed, padId) : [];
+  const perEpoch = Math.ceil(epochBatches(0).length / settings.gradAccum);
+  // The stepper is sized for the largest batch of ANY epoch the run reaches: each epoch groups rows anew.
+  const epochs = Math.ceil(totalSteps / perEpoch);
+  const shape = kind.shape([...Array.from({ length: epochs }, (_, e) => epochBatches(e)).flat(), ...valBatches], settings.gradAccum);
+  return { totalSteps, epochBatches, valBatches, perEpoch, shape };
+}
 
-  const adapter = options.resume?.adapter ?? initAdapter(model.config, settings, options.baseModel, settings.seed);
+/** The batches of an SFT run (exported for the planning tests). */
+export function sftBatches(examples: TrainExample[], settings: SftSettings, padId: number) {
+  return runBatches(sftKind, examples, settings, padId);
+}
+
+function planShape<TExample, TBatch extends StepBatch>(kind: RunKind<TExample, TBatch>, config: ModelConfig, settings: SftSettings, shape: StepShape): MemoryPlan {
+  const plan = new MemoryPlan();
+  planTraining(plan, config, settings, shape, (make) => kind.layoutHead(make, config, shape));
+  return plan;
+}
+
+/** The GPU memory of an SFT run over `examples` beyond the model's weights. */
+export function planSft(config: ModelConfig, examples: TrainExample[], settings: SftSettings, padId: number): MemoryPlan {
+  return planShape(sftKind, config, settings, runBatches(sftKind, examples, settings, padId).shape);
+}
+
+/** The GPU memory of a reward model run over `pairs` beyond the model's weights. */
+export function planReward(config: ModelConfig, pairs: PairExample[], settings: RewardSettings, padId: number): MemoryPlan {
+  return planShape(rewardKind, config, settings, runBatches(rewardKind, pairs, settings, padId).shape);
+}
+
+export function runSft(model: ModelOnGpu, examples: TrainExample[], settings: SftSettings, options: RunOptions): Promise<SftResult> {
+  return runTraining(model, sftKind, examples, settings, options);
+}
+
+/** A reward model: LoRA and a score head trained on preference pairs (-log sigmoid(r_chosen - r_rejected)). */
+export function runReward(model: ModelOnGpu, pairs: PairExample[], settings: RewardSettings, options: RunOptions): Promise<SftResult> {
+  const withMargins = settings.margin ? pairs : pairs.map((p) => ({ ...p, margin: 0 }));
+  return runTraining(model, rewardKind, withMargins, settings, options);
+}
+
+async function runTraining<TExample, TBatch extends StepBatch>(
+  model: ModelOnGpu,
+  kind: RunKind<TExample, TBatch>,
+  examples: TExample[],
+  settings: SftSettings,
+  options: RunOptions,
+): Promise<SftResult> {
+  const { totalSteps, epochBatches, valBatches, perEpoch, shape } = runBatches(kind, examples, settings, options.padId);
+  options.checkMemory?.(planShape(kind, model.config, settings, shape));
+
+  const adapter = options.resume?.adapter ?? kind.init(model.config, settings, options.baseModel, settings.seed);
   const lora = GpuLora.upload(model.ctx, adapter, options.resume?.optimizer);
-  const stepper = new SftStepper(model, lora, maxTokens, settings.gradAccum);
+  const stepper = kind.stepper(model, lora, shape);
   const optimizer = { beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm };
   const checkpoint = async (step: number) => {
     if (options.onCheckpoint) await options.onCheckpoint({ step, adapter: await lora.download(), optimizer: await lora.downloadOptimizer() });
   };
-  const validate = async () => (valBatches.length ? stepper.evalLoss(valBatches) : null);
+  const validate = async () => (valBatches.length ? stepper.evaluate(valBatches) : null);
 
   let step = options.resume?.step ?? 0;
   let finalLoss: number | null = null;
   let valLoss: number | null = null;
   try {
     // The data position is the step: batches of an epoch are a pure function of (seed, epoch).
-    const perEpoch = Math.ceil(epochBatches(0).length / settings.gradAccum);
     let windowStart = performance.now();
     let windowTokens = 0;
     while (step < totalSteps) {
+      options.checkDevice?.();
       if (options.shouldPause?.()) {
         await checkpoint(step);
         return { adapter: await lora.download(), steps: step, status: 'paused', finalLoss, valLoss };
@@ -134,25 +230,28 @@ export async function runSft(model: ModelOnGpu, examples: TrainExample[], settin
       const epoch = Math.floor(step / perEpoch);
       const batches = epochBatches(epoch);
       const first = (step % perEpoch) * settings.gradAccum;
-      const micro: Batch[] = batches.slice(first, first + settings.gradAccum);
+      const micro = batches.slice(first, first + settings.gradAccum);
       const lr = learningRate(step, totalSteps, settings.lr, settings.warmupRatio);
       const readLoss = (step + 1) % settings.logEvery === 0 || step + 1 === totalSteps;
-      const loss = await stepper.step(micro, lr, step + 1, optimizer, settings.seed * 100003 + step, readLoss);
+      const metrics = await stepper.step(micro, lr, step + 1, optimizer, settings.seed * 100003 + step, readLoss);
       step++;
       windowTokens += micro.reduce((a, b) => a + b.tokens, 0);
       const event: TrainEvent = { step, totalSteps, epoch: step / perEpoch, lr };
-      if (loss !== null) {
-        if (!Number.isFinite(loss)) throw new TrainingDivergedError(step, loss);
-        finalLoss = loss;
+      if (metrics) {
+        if (!Number.isFinite(metrics.loss)) throw new TrainingDivergedError(step, metrics.loss);
+        finalLoss = metrics.loss;
         const now = performance.now();
-        event.loss = loss;
+        Object.assign(event, metrics);
         event.tokensPerSecond = windowTokens / Math.max((now - windowStart) / 1000, 1e-9);
         windowStart = now;
         windowTokens = 0;
       }
       if ((settings.evalEvery > 0 && step % settings.evalEvery === 0) || step === totalSteps) {
-        valLoss = await validate();
-        if (valLoss !== null) event.valLoss = valLoss;
+        const val = await validate();
+        if (val) {
+          valLoss = val.loss;
+          Object.assign(event, validationFields(val));
+        }
       }
       options.onEvent?.(event);
       if ((settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0) || step === totalSteps) await checkpoint(step);
@@ -162,4 +261,9 @@ export async function runSft(model: ModelOnGpu, examples: TrainExample[], settin
     stepper.destroy();
     lora.destroy();
   }
+}
+
+/** Validation metrics under the event's names: loss -> valLoss, accuracy -> valAccuracy... */
+function validationFields(metrics: StepMetrics): Partial<TrainEvent> {
+  return Object.fromEntries(Object.entries(metrics).map(([key, value]) => [`val${key[0].toUpperCase()}${key.slice(1)}`, value]));
 }

@@ -1,16 +1,5 @@
-// Number formatting for the UI: bytes, parameter counts, rates.
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+// Number formatting for the UI: parameter counts, rates (bytes: formatBytes in src/model/memory.ts, which the
+// engine's memory errors use too).
 
 /** 260_000 -> "260K", 134_515_008 -> "134.5M". */
 export function formatCount(count: number): string {

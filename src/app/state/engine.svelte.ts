@@ -29,6 +29,8 @@ export class EngineState {
   progress = $state.raw<LoadProgress | null>(null);
   loadError = $state<string | null>(null);
   lastLoad = $state.raw<LoadSummary | null>(null);
+  /** The adapter slot the UI generates with (Playground, answer sets), or null for the base model. */
+  adapterSlot = $state<string | null>(null);
   hubId = $state(defaultHubId);
   endpoint = $state(defaultHubEndpoint);
 
@@ -39,7 +41,11 @@ export class EngineState {
     this.hubId = settings?.getItem(settingKeys.hubId) ?? defaultHubId;
     this.endpoint = settings?.getItem(settingKeys.endpoint) ?? defaultHubEndpoint;
     // Loads from the console (window.studioEngine) show up here too.
-    engine.onModelChange((info) => (this.model = info));
+    engine.onModelChange((info) => {
+      // A newly loaded model starts without adapters (after a lost GPU, recover() brings back the same ones).
+      if (info?.label !== this.model?.label) this.adapterSlot = null;
+      this.model = info;
+    });
   }
 
   private initialized: Promise<void> | null = null;

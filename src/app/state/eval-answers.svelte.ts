@@ -46,6 +46,8 @@ export interface LocalModel {
   loading: boolean;
   /** The applied LoRA adapter's name, or null for the base model. */
   adapter: string | null;
+  /** The engine slot holding that adapter (null: the base model). */
+  slot: string | null;
 }
 
 export class AnswerGenerator {
@@ -163,7 +165,7 @@ export class AnswerGenerator {
     for (const call of localRequests(evalSet.items, { mode, sampling, maxNewTokens })) {
       // A cancel between two calls finds no generate() running: the flag stops the next one.
       if (cancelled) break;
-      const result = await local.engine.generate(call.request);
+      const result = await local.engine.generate({ ...call.request, adapter: local.slot });
       if (result.samples.some((s) => s.finishReason === 'cancelled')) {
         cancelled = true;
         break;

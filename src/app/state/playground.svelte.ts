@@ -89,12 +89,13 @@ export class PlaygroundState {
   takesIds = $derived.by(() => this.engine.model !== null && !this.engine.model.hasTokenizer);
   canGenerate = $derived.by(() => this.engine.model !== null && !this.engine.loading && !this.running);
 
-  async generate(): Promise<void> {
+  /** Generates with the adapter slot the UI applies, or with `adapter` (null: the base model). */
+  async generate(adapter = this.engine.adapterSlot): Promise<void> {
     if (!this.canGenerate) return;
     this.error = null;
     let request: GenerateRequest;
     try {
-      request = this.request();
+      request = { ...this.request(), adapter };
     } catch (error) {
       this.error = messageOf(error);
       return;

@@ -1,10 +1,9 @@
-// The LoRA adapter applied to generation: PEFT files picked by the user, a trained run's latest checkpoint, or
-// none (the base model). A comparison runs the playground's prompt twice, without and with the adapter, with the
-// same seeds, so base and tuned samples sit side by side.
-import type { GenerateResult } from '../../engine/api';
+// The LoRA adapter applied to generation, held in the engine's policy slot: PEFT files picked by the user, a
+// trained run's latest checkpoint, or none (the base model). A comparison runs the playground's prompt twice,
+// without and with the adapter, with the same seeds, so base and tuned samples sit side by side.
+import { POLICY_SLOT, type GenerateResult } from '../../engine/api';
 import { sharedStudioDB } from '../../data/db';
 import { RunStore, type RunRecord } from '../../data/runs';
-import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
 import type { EngineState } from './engine.svelte';
 import type { PlaygroundState, SampleView } from './playground.svelte';
 import { messageOf } from '../lib/message';
@@ -15,10 +14,6 @@ export interface AppliedAdapter {
   rank: number;
   alpha: number;
   targets: string[];
-}
-
-function peftFiles(files: PeftFiles): File[] {
-  return [new File([files.configJson], 'adapter_config.json'), new File([new Uint8Array(files.safetensors)], 'adapter_model.safetensors')];
 }
 
 export class AdapterState {
@@ -36,6 +31,7 @@ export class AdapterState {
     // A model load (or a crashed worker) starts without an adapter.
     engine.engine.onModelChange(() => {
       this.applied = null;
+      this.engine.adapterSlot = null;
       this.base = [];
       this.tunedResult = null;
     });
@@ -62,12 +58,14 @@ export class AdapterState {
   /** The engine applied a run's adapter when the run finished or paused. */
   trained(run: RunRecord): void {
     this.applied = { name: run.name, rank: run.settings.rank, alpha: run.settings.alpha, targets: run.settings.targets };
+    this.engine.adapterSlot = POLICY_SLOT;
   }
 
   async loadFiles(files: File[]): Promise<void> {
     await this.task('Loading the adapter…', async () => {
-      const applied = await this.engine.engine.loadAdapterFiles(files);
+      const applied = await this.engine.engine.loadAdapterFiles(files, POLICY_SLOT);
       this.applied = { ...applied, name: files.map((f) => f.name).join(', ') };
+      this.engine.adapterSlot = POLICY_SLOT;
     });
   }
 
@@ -77,15 +75,18 @@ export class AdapterState {
       const run = await store.get(id);
       const checkpoint = await store.checkpoint(id);
       if (!checkpoint) throw new Error(`"${run.name}" has no checkpoint yet: train it until its first checkpoint first.`);
-      const applied = await this.engine.engine.loadAdapterFiles(peftFiles(exportPeftAdapter(checkpoint.adapter)));
-      this.applied = { ...applied, name: `${run.name} (step ${checkpoint.step})` };
+      const { adapter } = checkpoint;
+      await this.engine.engine.setAdapter(POLICY_SLOT, adapter);
+      this.applied = { rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets, name: `${run.name} (step ${checkpoint.step})` };
+      this.engine.adapterSlot = POLICY_SLOT;
     });
   }
 
   async clear(): Promise<void> {
     await this.task('Removing the adapter…', async () => {
-      await this.engine.engine.clearAdapter();
+      await this.engine.engine.clearAdapter(POLICY_SLOT);
       this.applied = null;
+      this.engine.adapterSlot = null;
     });
   }
 
@@ -95,13 +96,7 @@ export class AdapterState {
     await this.task('Comparing base and adapter…', async () => {
       this.base = [];
       this.tunedResult = null;
-      const files = peftFiles(await this.engine.engine.exportAdapter());
-      await this.engine.engine.clearAdapter();
-      try {
-        await play.generate();
-      } finally {
-        await this.engine.engine.loadAdapterFiles(files);
-      }
+      await play.generate(null);
       const base = play.samples;
       if (play.error || base.some((s) => s.finishReason === 'cancelled')) return;
       await play.generate();

@@ -2,7 +2,7 @@
 // token-level preview, the hyperparameter form, and runs. A run's settings, data reference, curve and latest
 // checkpoint live in IndexedDB (RunStore), so a run stopped by a reload or a lost GPU resumes from its last
 // checkpoint with the same settings and data, and its curve continues.
-import type { PreviewToken, TrainRequest } from '../../engine/api';
+import type { MemoryReport, PreviewToken, TrainRequest } from '../../engine/api';
 import { sharedStudioDB } from '../../data/db';
 import { resumeEvents, RunStore, type RunData, type RunRecord } from '../../data/runs';
 import { splitIndices } from '../../data/split';
@@ -66,6 +66,9 @@ export function formatDuration(seconds: number): string {
   return `${s} s`;
 }
 
+/** GPU losses a run resumes from by itself before it fails. */
+const MAX_GPU_LOSSES = 3;
+
 export class TrainState {
   readonly form = new TrainForm(() => this.engine.model?.config.maxPositionEmbeddings ?? null);
 
@@ -96,11 +99,15 @@ export class TrainState {
   starting = $state(false);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
+  /** The GPU memory a run with the form's settings on the chosen data plans (null until planned), or why not. */
+  memory = $state.raw<MemoryReport | null>(null);
+  memoryError = $state<string | null>(null);
   /** When and at which step this page started or resumed the active run, and its latest event, for the ETA. */
   private clock = $state.raw<{ t0: number; step0: number; t: number; step: number } | null>(null);
   private store: Promise<{ runs: RunStore; datasets: DatasetStore }> | null = null;
   private eventWaiters: { step: number; resolve: () => void }[] = [];
   private previewSerial = 0;
+  private memorySerial = 0;
 
   constructor(private readonly engine: EngineState) {}
 
@@ -117,7 +124,9 @@ export class TrainState {
   viewedEvents = $derived.by((): TrainEvent[] => (this.activeId !== null && this.viewed?.id === this.activeId ? this.liveEvents : (this.viewed?.events ?? [])));
   training = $derived(this.activeId !== null);
   engineReady = $derived.by(() => this.engine.model !== null && !this.engine.loading);
-  canStart = $derived.by(() => this.engineReady && !this.training && !this.starting && this.form.valid && this.dataCount > 0 && !this.needsTokenizer);
+  canStart = $derived.by(() => this.engineReady && !this.training && !this.starting && this.form.valid && this.dataCount > 0 && !this.needsTokenizer && !this.overBudget);
+  /** The planned run would not fit the GPU: Start stays off until the form asks for less. */
+  overBudget = $derived(this.memory !== null && this.memory.totalBytes > this.memory.budgetBytes);
   /** Steps a new run with the form's settings would take, or null while the form or data is incomplete. */
   plannedSteps = $derived.by((): number | null => {
     if (!this.form.valid || this.dataCount === 0) return null;
@@ -263,20 +272,8 @@ export class TrainState {
       const { runs } = await this.stores();
       const settings = this.form.settings();
       const { maxLen, trainOnInputs } = this.form;
-      let data: RunData;
-      let input: RunInput;
-      let examples: TrainExample[] | undefined;
-      if (this.source === 'dataset') {
-        const meta = this.datasets.find((d) => d.id === this.datasetId);
-        if (!meta) throw new Error('Pick a dataset first.');
-        data = { kind: 'dataset', datasetId: meta.id, name: meta.name, format: this.format, rowCount: meta.rowCount, updatedAt: meta.updatedAt };
-        input = { rows: this.datasetRows, format: this.format };
-      } else {
-        const cut = cutExamples(this.fileExamples, maxLen);
-        examples = cut.examples;
-        data = { kind: 'tokenized', name: this.fileName ?? 'rows.jsonl', rowCount: examples.length };
-        input = { examples };
-      }
+      const { data, input } = this.chosenData();
+      const examples = 'examples' in input ? input.examples : undefined;
       const totalSteps = this.plannedSteps;
       if (totalSteps === null) throw new Error('The training split is empty: add rows or lower the validation fraction.');
       const name = `${data.name} · r ${settings.rank} · lr ${settings.lr}`;
@@ -289,6 +286,42 @@ export class TrainState {
       this.error = messageOf(error);
     } finally {
       this.starting = false;
+    }
+  }
+
+  /** The chosen data as a run records it and as the engine takes it. */
+  private chosenData(): { data: RunData; input: RunInput } {
+    if (this.source === 'dataset') {
+      const meta = this.datasets.find((d) => d.id === this.datasetId);
+      if (!meta) throw new Error('Pick a dataset first.');
+      return {
+        data: { kind: 'dataset', datasetId: meta.id, name: meta.name, format: this.format, rowCount: meta.rowCount, updatedAt: meta.updatedAt },
+        input: { rows: this.datasetRows, format: this.format },
+      };
+    }
+    const { examples } = cutExamples(this.fileExamples, this.form.maxLen);
+    return { data: { kind: 'tokenized', name: this.fileName ?? 'rows.jsonl', rowCount: examples.length }, input: { examples } };
+  }
+
+  /** Plans the GPU memory of a run with the form's settings on the chosen data (shown before Start). */
+  async planMemory(): Promise<void> {
+    const serial = ++this.memorySerial;
+    if (!this.engineReady || !this.form.valid || this.dataCount === 0 || this.needsTokenizer || this.training) {
+      this.memory = null;
+      this.memoryError = null;
+      return;
+    }
+    try {
+      const { input } = this.chosenData();
+      const { maxLen, trainOnInputs } = this.form;
+      const report = await this.engine.engine.planTraining({ data: input, settings: this.form.settings(), maxLen, trainOnInputs });
+      if (serial !== this.memorySerial) return;
+      this.memory = report;
+      this.memoryError = null;
+    } catch (error) {
+      if (serial !== this.memorySerial) return;
+      this.memory = null;
+      this.memoryError = messageOf(error);
     }
   }
 
@@ -350,18 +383,8 @@ export class TrainState {
     const step0 = checkpoint?.step ?? 0;
     this.clock = { t0, step0, t: t0, step: step0 };
     this.pausing = false;
-    const request: TrainRequest = { data, settings: run.settings, maxLen: run.maxLen, trainOnInputs: run.trainOnInputs, resume: checkpoint ?? undefined };
     try {
-      const result = await this.engine.engine.trainSft(
-        request,
-        (event) => this.onEvent(event),
-        async (saved) => {
-          // Events and checkpoints travel on separate message ports: wait for this step's event so the stored
-          // curve reaches the checkpoint.
-          await this.eventAt(saved.step);
-          this.replace(await runs.saveCheckpoint(id, saved, this.liveEvents));
-        },
-      );
+      const result = await this.trainOnEngine(run, data, checkpoint);
       await this.eventAt(result.steps);
       const updated = await runs.update(id, { status: result.status, events: this.liveEvents, truncated: result.truncated });
       this.replace(updated);
@@ -379,6 +402,36 @@ export class TrainState {
       this.pausing = false;
       for (const waiter of this.eventWaiters) waiter.resolve();
       this.eventWaiters = [];
+    }
+  }
+
+  /**
+   * The engine's trainSft() for `run` from `checkpoint`. A GPU lost mid-run (the engine says from which checkpoint
+   * it resumes) brings the model back on a new device and continues from the run's stored checkpoint.
+   */
+  private async trainOnEngine(run: RunRecord, data: RunInput, checkpoint: Checkpoint | null) {
+    const { runs } = await this.stores();
+    for (let losses = 0; ; losses++) {
+      const request: TrainRequest = { data, settings: run.settings, maxLen: run.maxLen, trainOnInputs: run.trainOnInputs, resume: checkpoint ?? undefined };
+      try {
+        return await this.engine.engine.trainSft(
+          request,
+          (event) => this.onEvent(event),
+          async (saved) => {
+            // Events and checkpoints travel on separate message ports: wait for this step's event so the stored
+            // curve reaches the checkpoint.
+            await this.eventAt(saved.step);
+            this.replace(await runs.saveCheckpoint(run.id, saved, this.liveEvents));
+          },
+        );
+      } catch (error) {
+        if ((error as Error).name !== 'GpuLostError' || losses >= MAX_GPU_LOSSES) throw error;
+        this.notice = messageOf(error);
+        await this.engine.engine.recover();
+        checkpoint = await runs.checkpoint(run.id);
+        this.liveEvents = resumeEvents(await runs.get(run.id));
+        if (this.clock) this.clock = { t0: performance.now(), step0: checkpoint?.step ?? 0, t: performance.now(), step: checkpoint?.step ?? 0 };
+      }
     }
   }
 
