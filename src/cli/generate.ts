@@ -1,28 +1,31 @@
 // `generate --model DIR [--adapter DIR] (--prompt TEXT | --ids LIST) --max-new-tokens N [--temperature T] [--top-p P]
 // [--top-k K] [--seed S] [--n K] [--mode chat|alpaca|raw] [--json]`: samples and tokens/s.
 import type { GenerateRequest, PromptMode } from '../engine/api';
-import { UsageError, idsFlag, numberFlag, parseFlags, requireFlag } from './args';
+import { UsageError, idsFlag, numberFlag, parseFlags, requireFlag, type Flags } from './args';
 import { engineWithModel } from './node-engine';
 
-export async function run(argv: string[]): Promise<void> {
-  const flags = parseFlags(argv, {
-    model: 'string',
-    adapter: 'string',
-    prompt: 'string',
-    ids: 'string',
-    mode: 'string',
-    'max-new-tokens': 'string',
-    temperature: 'string',
-    'top-p': 'string',
-    'top-k': 'string',
-    seed: 'string',
-    n: 'string',
-    json: 'boolean',
-  });
+/** The flags of generate, which rerank shares. */
+export const generateFlags = {
+  model: 'string',
+  adapter: 'string',
+  prompt: 'string',
+  ids: 'string',
+  mode: 'string',
+  'max-new-tokens': 'string',
+  temperature: 'string',
+  'top-p': 'string',
+  'top-k': 'string',
+  seed: 'string',
+  n: 'string',
+  json: 'boolean',
+} as const;
+
+/** The generation request the flags describe. */
+export function generateRequest(flags: Flags<typeof generateFlags>): GenerateRequest {
   if ((flags.prompt === undefined) === (flags.ids === undefined)) throw new UsageError('give exactly one of --prompt or --ids');
   const mode = (flags.mode ?? 'raw') as PromptMode;
   if (!['chat', 'alpaca', 'raw'].includes(mode)) throw new UsageError('--mode must be chat, alpaca or raw');
-  const request: GenerateRequest = {
+  return {
     prompts: flags.ids !== undefined ? [{ ids: idsFlag(flags.ids, 'ids') }] : [{ text: flags.prompt!, mode }],
     n: numberFlag(flags.n, 'n', 1),
     maxNewTokens: numberFlag(requireFlag(flags['max-new-tokens'], 'max-new-tokens'), 'max-new-tokens', 0),
@@ -33,6 +36,11 @@ export async function run(argv: string[]): Promise<void> {
       seed: numberFlag(flags.seed, 'seed', 0),
     },
   };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv, generateFlags);
+  const request = generateRequest(flags);
   const { engine, info, adapter } = await engineWithModel(requireFlag(flags.model, 'model'), flags.adapter);
   try {
     const result = await engine.generate({ ...request, adapter });

@@ -6,10 +6,13 @@ import type { LoraAdapter } from '../model/lora';
 import type { MemoryGroup } from '../model/memory';
 import type { InstructionRow, TrainExample } from '../train/data';
 import type { PeftFiles } from '../train/peft';
-import type { Checkpoint, SftResult, SftSettings, TrainEvent } from '../train/run';
+import type { PairExample, PairRow } from '../train/pairs';
+import type { Checkpoint, RewardSettings, SftResult, SftSettings, TrainEvent } from '../train/run';
 
 /** The adapter slot generation and training use unless a request names another. */
 export const POLICY_SLOT = 'policy';
+/** The slot a trained reward model goes to, and the one scoring and reranking read by default. */
+export const REWARD_SLOT = 'reward';
 
 export type ModelSource =
   /** Files the user picked or dropped (a folder's contents). */
@@ -124,6 +127,30 @@ export interface MemoryReport {
   budgetBytes: number;
 }
 
+export interface RewardTrainRequest {
+  /** Pairs as text (tokenized here with the prompt format) or pre-tokenized pairs. */
+  data: { rows: PairRow[]; format: 'alpaca' | 'chat' } | { pairs: PairExample[] };
+  settings: RewardSettings;
+  maxLen: number;
+  /** Continue a run from this checkpoint (same data and settings). */
+  resume?: Checkpoint;
+  /** The slot the reward model goes to when the run finishes or pauses ("reward" by default). */
+  slot?: string;
+}
+
+/** A sequence to score: token ids, or a prompt and response formatted as generation would. */
+export type ScoreInput = { ids: number[] } | { text: string; input?: string; response: string; mode: PromptMode };
+
+export interface RerankRequest extends GenerateRequest {
+  /** The reward model's slot ("reward" by default); `adapter` is the policy that samples. */
+  reward?: string;
+}
+
+export interface RerankResult extends GenerateResult {
+  /** rewards[i] is the reward of prompt + samples[i] (samples stay in generation order: sample 0 is the baseline). */
+  rewards: number[];
+}
+
 export interface TrainResult extends SftResult {
   /** Rows cut at maxLen. */
   truncated: number;
@@ -157,6 +184,14 @@ export interface EngineApi {
   trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult>;
   /** Asks a running trainSft() to checkpoint and resolve with status 'paused'. */
   pauseTraining(): Promise<void>;
+  /** The GPU memory a reward model run of `request` will hold. */
+  planRewardTraining(request: RewardTrainRequest): Promise<MemoryReport>;
+  /** LoRA + score head on preference pairs; the reward model goes to `request.slot` ("reward"). */
+  trainReward(request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult>;
+  /** The reward of each sequence (read at its last token) under a reward slot ("reward" by default). */
+  scoreRewards(inputs: ScoreInput[], slot?: string): Promise<number[]>;
+  /** n samples from the policy (request.adapter) in one batched pass, streamed, then each scored by the reward slot. */
+  rerank(request: RerankRequest, onToken?: (event: TokenEvent) => void): Promise<RerankResult>;
   /** After a lost GPU, loads the same model and adapters on a new device (a run then resumes from its checkpoint). */
   recover(onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
   /** How one row is tokenized for training. */

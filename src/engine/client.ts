@@ -8,6 +8,10 @@ import type { LoraAdapter } from '../model/lora';
 import type {
   AdapterSlotInfo,
   EngineApi,
+  RerankRequest,
+  RerankResult,
+  RewardTrainRequest,
+  ScoreInput,
   GenerateRequest,
   GenerateResult,
   LoadProgress,
@@ -109,6 +113,12 @@ export function createEngineClient(
     trainSft: (request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
       call((r) => r.trainSft(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
     pauseTraining: (): Promise<void> => call((r) => r.pauseTraining()),
+    planRewardTraining: (request: RewardTrainRequest): Promise<MemoryReport> => call((r) => r.planRewardTraining(request)),
+    trainReward: (request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
+      call((r) => r.trainReward(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
+    scoreRewards: (inputs: ScoreInput[], slot?: string): Promise<number[]> => call((r) => r.scoreRewards(inputs, slot)),
+    rerank: (request: RerankRequest, onToken?: (event: TokenEvent) => void): Promise<RerankResult> =>
+      call((r) => r.rerank(request, onToken && proxy(onToken))),
     async recover(onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
       const info = await call((r) => r.recover(onProgress && proxy(onProgress)));
       modelChanged(info);

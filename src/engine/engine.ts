@@ -9,7 +9,7 @@ import { NonFiniteWeightsError } from '../model/errors';
 import { browserFiles, readBytes, readText, type ModelFiles } from '../model/files';
 import type { FileCache } from '../model/file-cache';
 import type { ModelOnGpu } from '../model/forward';
-import { generate, InferenceWorkspace, sequenceLogits } from '../model/generate';
+import { generate, InferenceWorkspace, sequenceLogits, sequenceRewards } from '../model/generate';
 import { hubFiles } from '../model/hub';
 import { GpuLora, type LoraAdapter } from '../model/lora';
 import { DEFAULT_MEMORY_BUDGET, MemoryPlan, planLora, planWeights, type GpuMemoryLimits } from '../model/memory';
@@ -17,11 +17,17 @@ import { openModelWeights, toFloat32 } from '../model/safetensors';
 import { checkWeightsMatchConfig, destroyWeights, expectedTensors, uploadWeights } from '../model/weights';
 import { alpacaExample, chatExample, type InstructionRow, type TrainExample } from '../train/data';
 import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, peftKey, peftTensorKey, type PeftFiles } from '../train/peft';
-import { planSft, runSft, type Checkpoint, type TrainEvent } from '../train/run';
+import { pairExample, type PairExample } from '../train/pairs';
+import { planReward, planSft, runReward, runSft, type Checkpoint, type RunOptions, type SftResult, type TrainEvent } from '../train/run';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, tokenTexts, type TextTokenizer } from '../tokenizer/tokenizer';
 import {
   POLICY_SLOT,
+  REWARD_SLOT,
+  type RerankRequest,
+  type RerankResult,
+  type RewardTrainRequest,
+  type ScoreInput,
   type AdapterSlotInfo,
   type EngineApi,
   type GenerateRequest,
@@ -216,24 +222,67 @@ export class Engine implements EngineApi {
   async planTraining(request: TrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
     const { examples } = this.trainExamples(model, request);
-    const plan = new MemoryPlan().include(model.weightPlan).include(planSft(model.config, examples, request.settings, this.padId()));
-    return { totalBytes: plan.totalBytes, byGroup: plan.byGroup(), budgetBytes: model.limits.memoryBudget };
+    return this.report(model, planSft(model.config, examples, request.settings, this.padId()));
+  }
+
+  async planRewardTraining(request: RewardTrainRequest): Promise<MemoryReport> {
+    const model = this.loaded();
+    const { pairs } = this.trainPairs(model, request);
+    return this.report(model, planReward(model.config, pairs, request.settings, this.padId()));
   }
 
   async trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
-    const { gpu } = await this.context();
     const { examples, truncated } = this.trainExamples(model, request);
+    const result = await this.train(model, request.resume, onCheckpoint, (options) => runSft(model, examples, request.settings, { ...options, onEvent }));
+    await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
+    return { ...result, truncated };
+  }
+
+  async trainReward(request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
+    const model = this.loaded();
+    const { pairs, truncated } = this.trainPairs(model, request);
+    const result = await this.train(model, request.resume, onCheckpoint, (options) => runReward(model, pairs, request.settings, { ...options, onEvent }));
+    await this.setAdapter(request.slot ?? REWARD_SLOT, result.adapter);
+    return { ...result, truncated };
+  }
+
+  async scoreRewards(inputs: ScoreInput[], slot = REWARD_SLOT): Promise<number[]> {
+    const model = this.loaded();
+    const sequences = inputs.map((s) => ('ids' in s ? s.ids : this.scoredIds(model, s)));
+    return [...(await sequenceRewards(model, this.slot(model, slot), model.workspace, sequences))];
+  }
+
+  async rerank(request: RerankRequest, onToken?: (event: TokenEvent) => void): Promise<RerankResult> {
+    const model = this.loaded();
+    const reward = this.slot(model, request.reward ?? REWARD_SLOT);
+    const prompts = this.requestPrompts(model, request);
+    const result = await this.generate(request, onToken);
+    const sequences = result.samples.map((s) => [...prompts[s.prompt], ...s.ids]);
+    const rewards = [...(await sequenceRewards(model, reward, model.workspace, sequences))];
+    return { ...result, rewards };
+  }
+
+  /**
+   * Runs a training loop with the engine's part: the memory check against what the model holds, pause, the
+   * device check, and a lost GPU turned into GpuLostError naming the checkpoint the run resumes from.
+   */
+  private async train(
+    model: LoadedModel,
+    resume: Checkpoint | undefined,
+    onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined,
+    run: (options: RunOptions) => Promise<SftResult>,
+  ): Promise<SftResult> {
+    const { gpu } = await this.context();
     this.pauseRequested = false;
     // Training needs the memory inference held; later calls plan it again.
     model.workspace.destroy();
-    let lastCheckpoint = request.resume?.step ?? 0;
+    let lastCheckpoint = resume?.step ?? 0;
     try {
-      const result = await runSft(model, examples, request.settings, {
+      return await run({
         baseModel: model.info.label,
         padId: this.padId(),
-        resume: request.resume,
-        onEvent,
+        resume,
         onCheckpoint: async (checkpoint) => {
           lastCheckpoint = checkpoint.step;
           await onCheckpoint?.(checkpoint);
@@ -244,8 +293,6 @@ export class Engine implements EngineApi {
           if (this.lost) throw this.lost.error;
         },
       });
-      await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
-      return { ...result, truncated };
     } catch (error) {
       // A device lost mid-run fails the pending readback (a DOMException) before its lost notice arrives: wait for
       // the notice a moment, and say what happened instead.
@@ -299,7 +346,7 @@ export class Engine implements EngineApi {
 
   async generate(request: GenerateRequest, onToken?: (event: TokenEvent) => void): Promise<GenerateResult> {
     const model = this.loaded();
-    const prompts = request.prompts.map((p) => ('ids' in p ? p.ids : this.promptIds(model, p.text, p.input ?? '', p.mode)));
+    const prompts = this.requestPrompts(model, request);
     const tokenizer = model.tokenizer;
     this.cancelRequested = false;
     const { samples, stats } = await generate(model, this.maybeSlot(model, request.adapter ?? null), model.workspace, prompts, {
@@ -377,6 +424,34 @@ export class Engine implements EngineApi {
       return made.example;
     });
     return { examples, truncated };
+  }
+
+  private trainPairs(model: LoadedModel, request: RewardTrainRequest): { pairs: PairExample[]; truncated: number } {
+    if ('pairs' in request.data) return { pairs: request.data.pairs, truncated: 0 };
+    const tokenizer = this.requireTokenizer(model);
+    const { format } = request.data;
+    let truncated = 0;
+    const pairs = request.data.rows.map((row) => {
+      const made = pairExample(tokenizer, row, format, { maxLen: request.maxLen, trainOnInputs: false, margins: request.settings.margin });
+      if (made.truncated) truncated++;
+      return made.example;
+    });
+    return { pairs, truncated };
+  }
+
+  /** A run's plan on top of the model's weights, as the UI shows it. */
+  private report(model: LoadedModel, run: MemoryPlan): MemoryReport {
+    const plan = new MemoryPlan().include(model.weightPlan).include(run);
+    return { totalBytes: plan.totalBytes, byGroup: plan.byGroup(), budgetBytes: model.limits.memoryBudget };
+  }
+
+  private requestPrompts(model: LoadedModel, request: GenerateRequest): number[][] {
+    return request.prompts.map((p) => ('ids' in p ? p.ids : this.promptIds(model, p.text, p.input ?? '', p.mode)));
+  }
+
+  /** A prompt and response as the reward model reads them: the prompt as generation formats it, then the response. */
+  private scoredIds(model: LoadedModel, s: Exclude<ScoreInput, { ids: number[] }>): number[] {
+    return [...this.promptIds(model, s.text, s.input ?? '', s.mode), ...this.requireTokenizer(model).encode(s.response, { addBos: false })];
   }
 
   /** Checks a run's plan on top of what the model holds (weights, adapter slots) against the GPU's limits. */

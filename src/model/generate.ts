@@ -5,6 +5,7 @@
 // The buffers live in an InferenceWorkspace, planned before allocation and reused by later calls.
 // Dimension letters: B decoded rows, P longest prompt, S slots per row, C hidden, V vocab, R LoRA rank.
 import type { GpuContext } from '../gpu/context';
+import { rewardForward } from '../kernels/reward';
 import { NON_FINITE_LOGITS, sampleForward } from '../kernels/sample';
 import type { ModelConfig } from './config';
 import { NonFiniteLogitsError } from './errors';
@@ -71,10 +72,11 @@ interface InferenceBuffers<Buf> {
   ids: Buf; // u32 (max(P, B))
   positions: Buf; // u32 (max(P, B))
   promptValidFrom: Buf; // u32 (1)
-  headRow: Buf; // u32 (1): the last prompt token, the one the head reads after prefill
+  headRows: Buf; // u32 (M): the token rows a head reads (after prefill: the last prompt token)
   validFrom: Buf; // u32 (B)
   lastHidden: Buf; // (B, C) each row's hidden state after prefill
   logits: Buf; // (max(B, L), V)
+  rewards: Buf; // (max(B, L)) the reward head's output when scoring
   nextIds: Buf; // u32 (B) sampled ids, the next step's input
   seeds: Buf; // u32 (B)
 }
@@ -91,10 +93,11 @@ function layoutInference<Buf>(make: Make<Buf>, config: ModelConfig, shape: Infer
     ids: u32('ids', N),
     positions: u32('positions', N),
     promptValidFrom: u32('prompt validFrom', 1),
-    headRow: u32('head row', 1),
+    headRows: u32('head rows', M),
     validFrom: u32('validFrom', B),
     lastHidden: make('activations', 'last hidden', B * config.hiddenSize * 4),
     logits: make('head', 'logits', M * config.vocabSize * 4),
+    rewards: make('head', 'rewards', M * 4),
     nextIds: u32('next ids', B),
     seeds: u32('seeds', B),
   };
@@ -225,8 +228,8 @@ export async function generate(
     ctx.write(w.ids, Uint32Array.from(prompt));
     ctx.write(w.positions, Uint32Array.from(prompt, (_, t) => t));
     ctx.write(w.promptValidFrom, Uint32Array.of(P - len));
-    ctx.write(w.headRow, Uint32Array.of(len - 1));
-    const pass = { B: 1, T: len, start: P - len, ids: w.ids, positions: w.positions, validFrom: w.promptValidFrom, headRows: w.headRow, M: 1 };
+    ctx.write(w.headRows, Uint32Array.of(len - 1));
+    const pass = { B: 1, T: len, start: P - len, ids: w.ids, positions: w.positions, validFrom: w.promptValidFrom, headRows: w.headRows, M: 1 };
     forward(model, lora, w.acts, w.scratch, pass);
     for (let s = 0; s < n; s++) {
       const b = p * n + s;
@@ -278,6 +281,32 @@ export async function sequenceLogits(model: ModelOnGpu, lora: GpuLora | null, wo
   forward(model, lora, w.acts, w.scratch, { B: 1, T, start: 0, ids: w.ids, positions: w.positions, validFrom: w.promptValidFrom, headRows: null, M: T });
   lmLogits(model, w.logits, w.acts.hidden, T);
   return ctx.readF32(w.logits, T * config.vocabSize);
+}
+
+/**
+ * The reward of each sequence under a reward model (an adapter with a score head): the sequences are right-padded
+ * into one batch and each reward is read at its own last token, so padding changes nothing (attention is causal).
+ */
+export async function sequenceRewards(model: ModelOnGpu, lora: GpuLora, workspace: InferenceWorkspace, sequences: number[][]): Promise<Float32Array> {
+  const { ctx, config } = model;
+  if (!lora.score) throw new Error('This adapter has no score head, so it is not a reward model: train one on the Train page or load a SEQ_CLS adapter.');
+  if (!sequences.length || sequences.some((s) => s.length === 0)) throw new Error('every sequence to score needs at least one token');
+  if (sequences.some((s) => s.some((id) => !Number.isInteger(id) || id < 0 || id >= config.vocabSize))) {
+    throw new Error(`token ids must be integers below the vocabulary size ${config.vocabSize}`);
+  }
+  const B = sequences.length;
+  const T = Math.max(...sequences.map((s) => s.length));
+  if (T > config.maxPositionEmbeddings) throw new Error(`${T} tokens exceed the model's context of ${config.maxPositionEmbeddings}`);
+  const w = workspace.reserve({ B, P: B * T, S: T, L: B, R: lora.adapter.rank });
+  const ids = new Uint32Array(B * T); // padding: id 0, after each sequence's last token, never read
+  sequences.forEach((s, b) => ids.set(s, b * T));
+  ctx.write(w.ids, ids);
+  ctx.write(w.positions, Uint32Array.from({ length: B * T }, (_, i) => i % T));
+  ctx.write(w.validFrom, new Uint32Array(B));
+  ctx.write(w.headRows, Uint32Array.from(sequences, (s, b) => b * T + s.length - 1));
+  forward(model, lora, w.acts, w.cache, { B, T, start: 0, ids: w.ids, positions: w.positions, validFrom: w.validFrom, headRows: w.headRows, M: B });
+  rewardForward(ctx, w.rewards, w.acts.hidden, lora.score.param, B, config.hiddenSize);
+  return ctx.readF32(w.rewards, B);
 }
 
 function firstStop(text: string, stops: string[]): number {

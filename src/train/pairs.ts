@@ -127,15 +127,17 @@ export function makePairBatches(pairs: PairExample[], batchSize: number, seed: n
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const order = shuffle(pairs.map((_, i) => i), mulberry32(seed));
   const batches: PairBatch[] = [];
-  for (let s = 0; s < order.length; s += batchSize) {
-    const group = order.slice(s, s + batchSize).map((i) => pairs[i]);
-    const rows = [...group.map((p) => p.chosen), ...group.map((p) => p.rejected)];
-    batches.push({
-      ...padBatch(rows, padId),
-      P: group.length,
-      lengths: Uint32Array.from(rows, (r) => r.inputIds.length),
-      margins: Float32Array.from(group, (p) => p.margin),
-    });
-  }
+  for (let s = 0; s < order.length; s += batchSize) batches.push(pairBatch(order.slice(s, s + batchSize).map((i) => pairs[i]), padId));
   return batches;
+}
+
+/** The pairs as one batch, in their order. */
+export function pairBatch(pairs: PairExample[], padId: number): PairBatch {
+  const rows = [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)];
+  return {
+    ...padBatch(rows, padId),
+    P: pairs.length,
+    lengths: Uint32Array.from(rows, (r) => r.inputIds.length),
+    margins: Float32Array.from(pairs, (p) => p.margin),
+  };
 }

@@ -4,7 +4,7 @@
 // applied as W + (lora_alpha / r) * B @ A. Export (with a self-test that reads the file back), import of
 // adapters trained elsewhere, and merging into the base weights.
 import { z } from 'zod';
-import { layerTensorNames, parseProjectionModule, projectionModule, type ModelType } from '../model/architecture';
+import { layerTensorNames, parseProjectionModule, projectionModule, rewardHeadTensor, type ModelType } from '../model/architecture';
 import type { ModelConfig } from '../model/config';
 import { NonFiniteWeightsError, SafetensorsError, UnsupportedDtypeError } from '../model/errors';
 import { dtypeSize, firstNonFinite, isDtype, toFloat32, writeSafetensors, type Dtype } from '../model/safetensors';
@@ -70,13 +70,14 @@ export function exportPeftAdapter(adapter: LoraAdapter, architecture: ModelType 
     layers_to_transform: null,
     lora_alpha: adapter.alpha,
     lora_dropout: adapter.dropout,
-    modules_to_save: null,
+    // A reward model trains its score head fully: PEFT saves it whole, under modules_to_save.
+    modules_to_save: adapter.score ? ['score'] : null,
     peft_type: 'LORA',
     r: adapter.rank,
     rank_pattern: {},
     revision: null,
     target_modules: loraTargets.filter((t) => adapter.targets.includes(t)),
-    task_type: 'CAUSAL_LM',
+    task_type: adapter.score ? 'SEQ_CLS' : 'CAUSAL_LM',
     use_dora: false,
     use_rslora: false,
   };
@@ -85,6 +86,7 @@ export function exportPeftAdapter(adapter: LoraAdapter, architecture: ModelType 
     { name: peftKey(m.layer, m.target, 'A', architecture), dtype: 'F32' as const, shape: [R, m.inFeatures], data: m.A },
     { name: peftKey(m.layer, m.target, 'B', architecture), dtype: 'F32' as const, shape: [m.outFeatures, R], data: m.B },
   ]);
+  if (adapter.score) tensors.push({ name: scoreKey(architecture), dtype: 'F32' as const, shape: [1, adapter.score.length], data: adapter.score });
   const files = { configJson: `${JSON.stringify(config, null, 2)}\n`, safetensors: writeSafetensors(tensors, metadata) };
   verifyPeftExport(files, adapter, architecture);
   return files;
@@ -112,6 +114,8 @@ export function verifyPeftExport(files: PeftFiles, adapter: LoraAdapter, archite
   if (JSON.stringify(config.target_modules) !== JSON.stringify(expectedTargets)) {
     fail(`target_modules is ${JSON.stringify(config.target_modules)}, not ${JSON.stringify(expectedTargets)}`);
   }
+  const taskType = adapter.score ? 'SEQ_CLS' : 'CAUSAL_LM';
+  if (config.task_type !== taskType) fail(`task_type is ${JSON.stringify(config.task_type)}, not ${taskType}`);
 
   const tensors = readSafetensors('adapter_model.safetensors', files.safetensors);
   const R = adapter.rank;
@@ -120,6 +124,7 @@ export function verifyPeftExport(files: PeftFiles, adapter: LoraAdapter, archite
     expected.set(peftKey(m.layer, m.target, 'A', architecture), { shape: [R, m.inFeatures], data: m.A });
     expected.set(peftKey(m.layer, m.target, 'B', architecture), { shape: [m.outFeatures, R], data: m.B });
   }
+  if (adapter.score) expected.set(scoreKey(architecture), { shape: [1, adapter.score.length], data: adapter.score });
   for (const name of tensors.keys()) if (!expected.has(name)) fail(`it holds an unexpected tensor ${name}`);
   for (const [name, want] of expected) {
     const got = tensors.get(name);
@@ -191,13 +196,18 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
     throw new PeftImportError(`${what} is not supported`);
   };
   if (c.peft_type !== 'LORA') unsupported(`peft_type ${JSON.stringify(c.peft_type ?? null)} (only LORA adapters can be loaded)`);
-  if (c.task_type != null && c.task_type !== 'CAUSAL_LM') unsupported(`task_type ${c.task_type} (only CAUSAL_LM)`);
+  if (c.task_type != null && c.task_type !== 'CAUSAL_LM' && c.task_type !== 'SEQ_CLS') unsupported(`task_type ${c.task_type} (only CAUSAL_LM and SEQ_CLS)`);
+  // A reward model (SEQ_CLS) carries its score head whole; nothing else may be fully trained.
+  const reward = c.task_type === 'SEQ_CLS';
+  if (reward && JSON.stringify(c.modules_to_save ?? []) !== '["score"]') {
+    unsupported(`a SEQ_CLS adapter with modules_to_save ${JSON.stringify(c.modules_to_save ?? null)} (a reward model saves ["score"])`);
+  }
   if (c.use_dora) unsupported('DoRA (use_dora: true)');
   if (c.use_rslora) unsupported('rsLoRA (use_rslora: true, scale alpha/sqrt(r))');
   if (c.fan_in_fan_out) unsupported('fan_in_fan_out: true (transposed Conv1D weights)');
   if ((c.bias ?? 'none') !== 'none') unsupported(`bias ${JSON.stringify(c.bias)} (only "none")`);
   if (c.lora_bias) unsupported('lora_bias: true');
-  if (c.modules_to_save?.length) unsupported(`modules_to_save ${JSON.stringify(c.modules_to_save)} (fully trained modules)`);
+  if (!reward && c.modules_to_save?.length) unsupported(`modules_to_save ${JSON.stringify(c.modules_to_save)} (fully trained modules)`);
   if (c.rank_pattern && Object.keys(c.rank_pattern).length) unsupported('rank_pattern (a different rank per module)');
   if (c.alpha_pattern && Object.keys(c.alpha_pattern).length) unsupported('alpha_pattern (a different alpha per module)');
   if ((c as Record<string, unknown>).layer_replication != null) unsupported('layer_replication');
@@ -211,7 +221,17 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
   }
 
   const found = new Map<string, Float32Array>(); // `${layer}.${target}.${A|B}` -> values
+  let score: Float32Array | undefined;
   for (const [name, tensor] of readSafetensors('adapter_model.safetensors', safetensors)) {
+    if (reward && scoreKeys(config.architecture).includes(name)) {
+      if (JSON.stringify(tensor.shape) !== JSON.stringify([1, config.hiddenSize])) {
+        throw new PeftImportError(`tensor ${name} has shape ${JSON.stringify(tensor.shape)} but this model's score head is [1, ${config.hiddenSize}] (one reward)`, wrongModel);
+      }
+      const bad = firstNonFinite(tensor.dtype, tensor.bytes);
+      if (bad >= 0) throw new NonFiniteWeightsError(name, 'adapter_model.safetensors', bad, 'Re-download the adapter, or re-export it from a training run whose loss stayed finite.');
+      score = toFloat32(tensor.dtype, tensor.bytes);
+      continue;
+    }
     const key = parsePeftKey(name, config.architecture);
     if (!key) throw new PeftImportError(`tensor ${name} is not the lora_A or lora_B weight of a ${loraTargets.join('/')} projection`);
     const { layer, target, which } = key;
@@ -245,6 +265,7 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
       modules.push({ layer, target, ...targetShape(config, target), A, B });
     }
   }
+  if (reward && !score) throw new PeftImportError(`tensor ${scoreKey(config.architecture)} is missing: a SEQ_CLS adapter carries its score head`, 'Pick the complete adapter_model.safetensors that came with the adapter.');
   return {
     rank: R,
     alpha: c.lora_alpha,
@@ -252,7 +273,19 @@ export function importPeftAdapter(configJson: string, safetensors: Uint8Array, c
     targets,
     baseModel: c.base_model_name_or_path ?? '',
     modules,
+    ...(score ? { score } : {}),
   };
+}
+
+/** The PEFT key of a reward model's score head: base_model.model.score.weight. */
+function scoreKey(architecture: ModelType): string {
+  return peftTensorKey(rewardHeadTensor(architecture));
+}
+
+/** PEFT saves a module of modules_to_save as a copy named after the adapter; loaders accept both keys. */
+function scoreKeys(architecture: ModelType): string[] {
+  const key = scoreKey(architecture);
+  return [key, key.replace(/\.weight$/, '.modules_to_save.default.weight')];
 }
 
 const wrongModel = 'Check that the adapter was trained for this base model.';

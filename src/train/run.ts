@@ -37,10 +37,6 @@ export interface SftSettings extends LoraSettings {
   checkpointEvery: number;
 }
 
-/** A reward model run's settings: SFT's, plus whether pairs keep their score gap as a margin. */
-export interface RewardSettings extends SftSettings {
-  margin: boolean;
-}
 
 export const defaultSftSettings: SftSettings = {
   rank: 8,
@@ -64,6 +60,14 @@ export const defaultSftSettings: SftSettings = {
   evalEvery: 0,
   checkpointEvery: 0,
 };
+
+/** A reward model run's settings: SFT's, plus whether pairs keep their score gap as a margin. */
+export interface RewardSettings extends SftSettings {
+  margin: boolean;
+}
+
+/** Reward models train for one epoch at a lower learning rate (as TRL's reward examples do), without dropout. */
+export const defaultRewardSettings: RewardSettings = { ...defaultSftSettings, lr: 1e-4, epochs: 1, dropout: 0, margin: false };
 
 export interface TrainEvent {
   step: number; // optimizer steps done
