@@ -73,7 +73,7 @@ describe('memory plan', () => {
     const kvPerRow = 2 * config.numLayers * 16 * config.numKvHeads * config.headDim * 4;
     expect(small['kv cache']).toBe(kvPerRow * 2); // the rows' cache and the one-prompt prefill cache
     expect(wide['kv cache']).toBe(kvPerRow * 6);
-    expect(wide.head! - small.head!).toBe(4 * config.vocabSize * 4);
+    expect(wide.head! - small.head!).toBe(4 * (config.vocabSize + 1) * 4); // logits and a reward per row
   });
 });
 

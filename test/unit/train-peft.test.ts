@@ -196,7 +196,7 @@ describe('importPeftAdapter', () => {
     ['fan_in_fan_out', { config: { fan_in_fan_out: true } }, /fan_in_fan_out: true .* is not supported/],
     ['biases', { config: { bias: 'lora_only' } }, /bias "lora_only" \(only "none"\) is not supported/],
     ['another PEFT method', { config: { peft_type: 'PREFIX_TUNING' } }, /peft_type "PREFIX_TUNING" \(only LORA adapters can be loaded\)/],
-    ['another task', { config: { task_type: 'SEQ_CLS' } }, /task_type SEQ_CLS \(only CAUSAL_LM\)/],
+    ['another task', { config: { task_type: 'TOKEN_CLS' } }, /task_type TOKEN_CLS \(only CAUSAL_LM and SEQ_CLS\)/],
     ['modules_to_save', { config: { modules_to_save: ['lm_head'] } }, /modules_to_save \["lm_head"\]/],
     ['a rank pattern', { config: { rank_pattern: { q_proj: 4 } } }, /rank_pattern/],
     ['an unknown module', { config: { target_modules: ['q_proj', 'v_proj', 'fc1'] } }, /target_modules \["fc1"\] are not supported/],
