@@ -1,20 +1,27 @@
-// RunStore: training runs in StudioDB. A run keeps what it needs to resume after a reload or a lost GPU: its
-// settings, a reference to its data (or the pre-tokenized rows themselves), its curve, and its latest
-// checkpoint. A checkpoint and the curve up to its step are written in one transaction, so a resumed run
-// continues the curve exactly where the checkpoint left it.
+// RunStore: training runs (SFT and reward model) in StudioDB. A run keeps what it needs to resume after a reload
+// or a lost GPU: its kind and settings, a reference to its data (or the pre-tokenized rows or pairs themselves),
+// its curve, and its latest checkpoint. A checkpoint and the curve up to its step are written in one transaction,
+// so a resumed run continues the curve exactly where the checkpoint left it.
 import type { IDBPDatabase } from 'idb';
 import type { TrainExample } from '../train/data';
-import type { Checkpoint, SftSettings, TrainEvent } from '../train/run';
+import type { PairExample } from '../train/pairs';
+import type { Checkpoint, RewardSettings, SftSettings, TrainEvent } from '../train/run';
 import { openStudioDB, rangeOf, type StudioDB } from './db';
 import { commit, newId } from './store';
 
 /** 'running' in the database but not in this page means the page was closed or reloaded mid-run. */
 export type RunStatus = 'running' | 'paused' | 'finished' | 'failed';
 
+/** What a run trains: an SFT adapter, or a reward model (adapter + score head) on preference pairs. */
+export type RunKind = 'sft' | 'reward';
+
 export type RunData =
-  /** Instruction rows of a stored dataset, tokenized with the prompt format; the dataset must not change. */
+  /**
+   * Rows of a stored dataset, tokenized with the prompt format: instruction rows (SFT) or the preference pairs
+   * its rows yield (reward model). The dataset must not change.
+   */
   | { kind: 'dataset'; datasetId: string; name: string; format: 'alpaca' | 'chat'; rowCount: number; updatedAt: number }
-  /** Pre-tokenized {input_ids, labels} rows from a file, kept in the runData store. */
+  /** Pre-tokenized {input_ids, labels} rows (SFT) or {chosen_ids, rejected_ids} pairs (rowCount pairs) from a file, kept in the runData store. */
   | { kind: 'tokenized'; name: string; rowCount: number };
 
 /** The model a run trains, so a resume can refuse a different one. */
@@ -26,12 +33,15 @@ export interface RunModel {
 
 export interface RunRecord {
   id: string;
+  /** Absent in runs stored before reward models existed: those are SFT runs (read it with runKind()). */
+  kind?: RunKind;
   name: string;
   createdAt: number;
   updatedAt: number;
   model: RunModel;
   data: RunData;
-  settings: SftSettings;
+  /** A reward model run's are RewardSettings (with `margin`). */
+  settings: SftSettings | RewardSettings;
   maxLen: number;
   trainOnInputs: boolean;
   status: RunStatus;
@@ -51,12 +61,16 @@ export interface CheckpointRecord extends Checkpoint {
   savedAt: number;
 }
 
-/** Pre-tokenized rows packed into flat arrays: row i is [offsets[i], offsets[i + 1]). */
+/**
+ * Pre-tokenized rows packed into flat arrays: row i is [offsets[i], offsets[i + 1]). A reward model run's pairs
+ * are rows too, pair p being row 2p (chosen) and row 2p + 1 (rejected), with their margins.
+ */
 export interface RunDataRecord {
   runId: string;
   offsets: Uint32Array; // (N + 1)
   inputIds: Uint32Array; // (total tokens)
   labels: Int32Array; // (total tokens), -100 where not trained
+  margins?: Float32Array; // (N / 2) only for pairs
 }
 
 export class RunNotFoundError extends Error {
@@ -78,6 +92,28 @@ export function packExamples(runId: string, examples: readonly TrainExample[]): 
   return { runId, offsets, inputIds, labels };
 }
 
+/** Pairs packed as rows: pair p is row 2p (chosen) and row 2p + 1 (rejected). */
+export function packPairs(runId: string, pairs: readonly PairExample[]): RunDataRecord {
+  return { ...packExamples(runId, pairs.flatMap((p) => [p.chosen, p.rejected])), margins: Float32Array.from(pairs, (p) => p.margin) };
+}
+
+export function unpackPairs(record: RunDataRecord): PairExample[] {
+  const { margins } = record;
+  if (!margins) throw new Error('these pre-tokenized rows are not pairs');
+  const rows = unpackExamples(record);
+  return Array.from(margins, (margin, p) => ({ chosen: rows[2 * p], rejected: rows[2 * p + 1], margin }));
+}
+
+/** A run's kind; runs stored before reward models are SFT runs. */
+export function runKind(run: Pick<RunRecord, 'kind'>): RunKind {
+  return run.kind ?? 'sft';
+}
+
+/** A reward model run's settings (margin off unless it was on). */
+export function rewardSettingsOf(run: Pick<RunRecord, 'settings'>): RewardSettings {
+  return { ...run.settings, margin: 'margin' in run.settings ? run.settings.margin : false };
+}
+
 export function unpackExamples(record: RunDataRecord): TrainExample[] {
   const { offsets, inputIds, labels } = record;
   return Array.from({ length: offsets.length - 1 }, (_, i) => ({
@@ -95,17 +131,24 @@ export class RunStore {
     return new RunStore(await openStudioDB(name));
   }
 
-  /** Stores a new run (status 'running'), with its pre-tokenized rows when it has them, in one transaction. */
-  async create(run: NewRun, examples?: readonly TrainExample[]): Promise<RunRecord> {
-    if ((run.data.kind === 'tokenized') !== (examples !== undefined)) {
+  /**
+   * Stores a new run (status 'running'), with its pre-tokenized rows when it has them, in one transaction: an SFT
+   * run's examples, a reward model run's pairs. `truncated` counts rows (pairs) already cut at maxLen.
+   */
+  async create(run: NewRun, rows?: readonly TrainExample[] | readonly PairExample[], truncated = 0): Promise<RunRecord> {
+    if ((run.data.kind === 'tokenized') !== (rows !== undefined)) {
       throw new Error('a run from a pre-tokenized file stores its rows, and only such a run does');
     }
+    const kind = runKind(run);
+    if (rows?.some((row) => ('chosen' in row) !== (kind === 'reward'))) {
+      throw new Error(kind === 'reward' ? 'a reward model run stores preference pairs, not rows' : 'an SFT run stores rows, not preference pairs');
+    }
     const now = Date.now();
-    const record: RunRecord = { ...run, id: newId(), createdAt: now, updatedAt: now, status: 'running', checkpointStep: null, events: [], error: null, truncated: 0 };
+    const record: RunRecord = { ...run, kind, id: newId(), createdAt: now, updatedAt: now, status: 'running', checkpointStep: null, events: [], error: null, truncated };
     const tx = this.db.transaction(['runs', 'runData'], 'readwrite');
     await commit(tx, function* () {
       yield tx.objectStore('runs').put(record);
-      if (examples) yield tx.objectStore('runData').put(packExamples(record.id, examples));
+      if (rows) yield tx.objectStore('runData').put(kind === 'reward' ? packPairs(record.id, rows as readonly PairExample[]) : packExamples(record.id, rows as readonly TrainExample[]));
     });
     return record;
   }
@@ -121,11 +164,19 @@ export class RunStore {
     return run;
   }
 
-  /** The pre-tokenized rows of a run started from a file. */
+  /** The pre-tokenized rows of an SFT run started from a file. */
   async examples(id: string): Promise<TrainExample[]> {
     const record = await this.db.get('runData', id);
     if (!record) throw new Error(`the pre-tokenized rows of this run are missing from the browser's storage: start a new run from the file`);
+    if (record.margins) throw new Error('this run trained a reward model on pairs: read them with pairs()');
     return unpackExamples(record);
+  }
+
+  /** The pre-tokenized pairs of a reward model run started from a file. */
+  async pairs(id: string): Promise<PairExample[]> {
+    const record = await this.db.get('runData', id);
+    if (!record) throw new Error(`the pre-tokenized pairs of this run are missing from the browser's storage: start a new run from the file`);
+    return unpackPairs(record);
   }
 
   /**

@@ -1,10 +1,11 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'vitest';
 import { DB_VERSION, openStudioDB } from '../../src/data/db';
-import { packExamples, resumeEvents, RunNotFoundError, RunStore, unpackExamples, type NewRun } from '../../src/data/runs';
+import { packExamples, packPairs, resumeEvents, rewardSettingsOf, RunNotFoundError, RunStore, runKind, unpackExamples, unpackPairs, type NewRun } from '../../src/data/runs';
 import type { LoraAdapter } from '../../src/model/lora';
 import type { TrainExample } from '../../src/train/data';
-import { defaultSftSettings, type Checkpoint, type TrainEvent } from '../../src/train/run';
+import type { PairExample } from '../../src/train/pairs';
+import { defaultSftSettings, type Checkpoint, type RewardSettings, type TrainEvent } from '../../src/train/run';
 
 let dbCount = 0;
 const freshName = () => `studio-runs-test-${process.pid}-${++dbCount}`;
@@ -123,5 +124,63 @@ describe('RunStore', () => {
     expect(await store.examples(b.id)).toEqual(examples);
     await expect(store.saveCheckpoint(a.id, checkpointAt(4), eventsTo(4))).rejects.toThrow(RunNotFoundError);
     await expect(store.update(a.id, { status: 'paused' })).rejects.toThrow(RunNotFoundError);
+  });
+});
+
+describe('reward model runs', () => {
+  const side = (ids: number[], labels = ids): TrainExample => ({ inputIds: ids, labels });
+  const pairs: PairExample[] = [
+    { chosen: side([1, 4, 7]), rejected: side([1, 4, 9, 9]), margin: 0 },
+    { chosen: side([1, 5], [-100, 5]), rejected: side([1, 6, 6, 6, 9], [-100, 6, 6, 6, 9]), margin: 3 },
+  ];
+  const rewardRun = (data: NewRun['data']): NewRun => ({ ...newRun(data), kind: 'reward', settings: { ...defaultSftSettings, margin: true } as RewardSettings, trainOnInputs: false });
+  const pairData = { kind: 'tokenized', name: 'pairs.jsonl', rowCount: pairs.length } as const;
+
+  test('pairs pack as rows 2p (chosen) and 2p + 1 (rejected) with their margins, and unpack back', () => {
+    const packed = packPairs('r', pairs);
+    expect(Array.from(packed.offsets)).toEqual([0, 3, 7, 9, 14]);
+    expect(Array.from(packed.margins!)).toEqual([0, 3]);
+    expect(unpackPairs(packed)).toEqual(pairs);
+    expect(() => unpackPairs(packExamples('r', examples))).toThrow(/not pairs/);
+  });
+
+  test('a reward run from a file stores its pairs and kind; examples() refuses them', async () => {
+    const store = await RunStore.open(freshName());
+    const run = await store.create(rewardRun(pairData), pairs, 1);
+    expect(run).toMatchObject({ kind: 'reward', truncated: 1, status: 'running' });
+    expect(runKind(await store.get(run.id))).toBe('reward');
+    expect(await store.pairs(run.id)).toEqual(pairs);
+    await expect(store.examples(run.id)).rejects.toThrow(/pairs\(\)/);
+    expect(rewardSettingsOf(run).margin).toBe(true);
+    await expect(store.create(rewardRun(pairData), examples)).rejects.toThrow(/preference pairs, not rows/);
+    await expect(store.create(newRun(fileData), pairs)).rejects.toThrow(/rows, not preference pairs/);
+  });
+
+  test('an SFT run stored without a kind (before reward models) reads as SFT with margin off', async () => {
+    const store = await RunStore.open(freshName());
+    const sft = await store.create(newRun(fileData), examples);
+    expect(sft.kind).toBe('sft');
+    const { kind: _kind, ...old } = sft;
+    await store.db.put('runs', old);
+    const back = await store.get(sft.id);
+    expect(back.kind).toBeUndefined();
+    expect(runKind(back)).toBe('sft');
+    expect(rewardSettingsOf(back).margin).toBe(false);
+    expect(await store.examples(sft.id)).toEqual(examples);
+    await expect(store.pairs(sft.id)).rejects.toThrow(/not pairs/);
+  });
+
+  test('a reward run checkpoints its score head with the adapter and resumes from it', async () => {
+    const store = await RunStore.open(freshName());
+    const run = await store.create(rewardRun(pairData), pairs);
+    const checkpoint = checkpointAt(2);
+    const withScore: Checkpoint = { ...checkpoint, adapter: { ...checkpoint.adapter, score: Float32Array.from([0.5, -1, 2]) } };
+    const events = eventsTo(2).map((e) => ({ ...e, accuracy: 0.75, margin: 0.2, valAccuracy: 1, valMargin: 0.4 }));
+    await store.saveCheckpoint(run.id, withScore, events);
+    const back = await store.checkpoint(run.id);
+    expect(back?.adapter.score).toEqual(Float32Array.from([0.5, -1, 2]));
+    expect(resumeEvents(await store.get(run.id))).toEqual(events);
+    await store.remove(run.id);
+    expect(await store.db.get('runData', run.id)).toBeUndefined();
   });
 });

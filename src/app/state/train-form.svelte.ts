@@ -1,7 +1,8 @@
 // The Train page's hyperparameter form: presets, field values as typed, a message per invalid field, and the
-// SftSettings they make. Kept apart from the run state so a run's settings can be loaded back into it.
+// SftSettings (RewardSettings for a reward model) they make. Kept apart from the run state so a run's settings can
+// be loaded back into it. The page keeps one form per mode, each with its own defaults and presets.
 import { loraTargets, type LoraTarget } from '../../model/lora';
-import { defaultSftSettings, type SftSettings } from '../../train/run';
+import { defaultSftSettings, type RewardSettings, type SftSettings } from '../../train/run';
 
 export type LengthMode = 'epochs' | 'steps';
 
@@ -32,6 +33,8 @@ export interface FormValues extends Record<NumericField, number> {
   targets: LoraTarget[];
   lengthMode: LengthMode;
   trainOnInputs: boolean;
+  /** Reward model: pairs keep their score difference as the margin the chosen reward must win by. */
+  margin: boolean;
 }
 
 export interface Preset {
@@ -44,7 +47,7 @@ export interface Preset {
  * alpaca-lora's recipes: r 8 on q/v (its defaults: alpha 16, dropout 0.05, lr 3e-4, 3 epochs, batch 128 as
  * micro-batches of 4, cutoff 256) and r 16 on q/k/v/o (its published weights: cutoff 512, micro-batch 8).
  */
-export const presets: Preset[] = [
+export const sftPresets: Preset[] = [
   {
     id: 'alpaca-lora-r8',
     label: 'alpaca-lora: r 8, q/v',
@@ -64,7 +67,41 @@ export const defaultFormValues: FormValues = {
   steps: 100,
   maxLen: 256,
   trainOnInputs: false,
+  margin: false,
 };
+
+/**
+ * A reward model's defaults: LoRA r 8 on q/k/v/o with a lower learning rate than SFT (1e-4, TRL's LoRA reward
+ * recipe), one epoch over the pairs (more overfits preference data), 4 pairs a batch, and a tenth of the pairs
+ * held out so validation pairwise accuracy is charted every 25 steps.
+ */
+export const defaultRewardFormValues: FormValues = {
+  ...defaultFormValues,
+  targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+  lr: 1e-4,
+  epochs: 1,
+  batchSize: 4,
+  gradAccum: 1,
+  valFraction: 0.1,
+  evalEvery: 25,
+};
+
+/**
+ * Reward model recipes: the defaults above, and TRL's examples/scripts/reward_modeling.py with --use_peft (lr 1e-4,
+ * batch 8, 1 epoch, r 32, alpha 16, on PEFT's default q/v targets for Llama, validation every 50 steps).
+ */
+export const rewardPresets: Preset[] = [
+  {
+    id: 'reward-r8',
+    label: 'Reward model: r 8, q/k/v/o, lr 1e-4',
+    values: { rank: 8, alpha: 16, dropout: 0.05, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], lr: 1e-4, lengthMode: 'epochs', epochs: 1, batchSize: 4, gradAccum: 1, warmupRatio: 0.03, weightDecay: 0 },
+  },
+  {
+    id: 'trl-reward-lora',
+    label: 'TRL reward_modeling: r 32, q/v',
+    values: { rank: 32, alpha: 16, dropout: 0.05, targets: ['q_proj', 'v_proj'], lr: 1e-4, lengthMode: 'epochs', epochs: 1, batchSize: 8, gradAccum: 1, warmupRatio: 0, weightDecay: 0, evalEvery: 50 },
+  },
+];
 
 /** The field's rule: integer or not, and its bounds (a bound in parentheses is excluded). */
 interface Rule {
@@ -149,33 +186,68 @@ export function toSettings(values: FormValues): SftSettings {
   };
 }
 
-export class TrainForm {
-  rank = $state(defaultFormValues.rank);
-  alpha = $state(defaultFormValues.alpha);
-  dropout = $state(defaultFormValues.dropout);
-  targets = $state<LoraTarget[]>([...defaultFormValues.targets]);
-  lr = $state(defaultFormValues.lr);
-  lengthMode = $state<LengthMode>(defaultFormValues.lengthMode);
-  epochs = $state(defaultFormValues.epochs);
-  steps = $state(defaultFormValues.steps);
-  batchSize = $state(defaultFormValues.batchSize);
-  gradAccum = $state(defaultFormValues.gradAccum);
-  maxLen = $state(defaultFormValues.maxLen);
-  warmupRatio = $state(defaultFormValues.warmupRatio);
-  weightDecay = $state(defaultFormValues.weightDecay);
-  maxGradNorm = $state(defaultFormValues.maxGradNorm);
-  seed = $state(defaultFormValues.seed);
-  trainOnInputs = $state(defaultFormValues.trainOnInputs);
-  valFraction = $state(defaultFormValues.valFraction);
-  logEvery = $state(defaultFormValues.logEvery);
-  evalEvery = $state(defaultFormValues.evalEvery);
-  checkpointEvery = $state(defaultFormValues.checkpointEvery);
+/** A reward model's settings: SFT's, and whether pairs keep their score difference as a margin. */
+export function toRewardSettings(values: FormValues): RewardSettings {
+  return { ...toSettings(values), margin: values.margin };
+}
 
-  /** `maxPositions` gives the loaded model's context length (null without a model), for the max length check. */
-  constructor(private readonly maxPositions: () => number | null = () => null) {}
+export class TrainForm {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  targets: LoraTarget[];
+  lr: number;
+  lengthMode: LengthMode;
+  epochs: number;
+  steps: number;
+  batchSize: number;
+  gradAccum: number;
+  maxLen: number;
+  warmupRatio: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  seed: number;
+  trainOnInputs: boolean;
+  margin: boolean;
+  valFraction: number;
+  logEvery: number;
+  evalEvery: number;
+  checkpointEvery: number;
+
+  /**
+   * `maxPositions` gives the loaded model's context length (null without a model), for the max length check;
+   * `defaults` and `presets` are the mode's (SFT unless given).
+   */
+  constructor(
+    private readonly maxPositions: () => number | null = () => null,
+    defaults: FormValues = defaultFormValues,
+    readonly presets: readonly Preset[] = sftPresets,
+  ) {
+    this.rank = $state(defaults.rank);
+    this.alpha = $state(defaults.alpha);
+    this.dropout = $state(defaults.dropout);
+    this.targets = $state([...defaults.targets]);
+    this.lr = $state(defaults.lr);
+    this.lengthMode = $state(defaults.lengthMode);
+    this.epochs = $state(defaults.epochs);
+    this.steps = $state(defaults.steps);
+    this.batchSize = $state(defaults.batchSize);
+    this.gradAccum = $state(defaults.gradAccum);
+    this.maxLen = $state(defaults.maxLen);
+    this.warmupRatio = $state(defaults.warmupRatio);
+    this.weightDecay = $state(defaults.weightDecay);
+    this.maxGradNorm = $state(defaults.maxGradNorm);
+    this.seed = $state(defaults.seed);
+    this.trainOnInputs = $state(defaults.trainOnInputs);
+    this.margin = $state(defaults.margin);
+    this.valFraction = $state(defaults.valFraction);
+    this.logEvery = $state(defaults.logEvery);
+    this.evalEvery = $state(defaults.evalEvery);
+    this.checkpointEvery = $state(defaults.checkpointEvery);
+  }
 
   values(): FormValues {
-    const values = { targets: [...this.targets], lengthMode: this.lengthMode, trainOnInputs: this.trainOnInputs } as FormValues;
+    const values = { targets: [...this.targets], lengthMode: this.lengthMode, trainOnInputs: this.trainOnInputs, margin: this.margin } as FormValues;
     for (const field of numericFields) values[field] = this[field];
     return values;
   }
@@ -183,24 +255,26 @@ export class TrainForm {
   errors = $derived.by(() => validateForm(this.values(), this.maxPositions()));
   valid = $derived(Object.keys(this.errors).length === 0);
   /** The preset the fields match, or null when they match none. */
-  preset = $derived(presets.find((p) => matches(p.values, this.values()))?.id ?? null);
+  preset = $derived.by(() => this.presets.find((p) => matches(p.values, this.values()))?.id ?? null);
 
   apply(values: Partial<FormValues>): void {
     for (const field of numericFields) if (values[field] !== undefined) this[field] = values[field];
     if (values.targets) this.targets = loraTargets.filter((t) => values.targets!.includes(t));
     if (values.lengthMode) this.lengthMode = values.lengthMode;
     if (values.trainOnInputs !== undefined) this.trainOnInputs = values.trainOnInputs;
+    if (values.margin !== undefined) this.margin = values.margin;
   }
 
   applyPreset(id: string): void {
-    const preset = presets.find((p) => p.id === id);
+    const preset = this.presets.find((p) => p.id === id);
     if (preset) this.apply(preset.values);
   }
 
-  /** Loads a run's settings back into the form. */
-  load(settings: SftSettings, maxLen: number, trainOnInputs: boolean): void {
+  /** Loads a run's settings back into the form (a reward model run's margin too). */
+  load(settings: SftSettings | RewardSettings, maxLen: number, trainOnInputs: boolean): void {
     const lengthMode: LengthMode = settings.steps > 0 ? 'steps' : 'epochs';
-    this.apply({ ...settings, targets: settings.targets, lengthMode, steps: settings.steps > 0 ? settings.steps : this.steps, maxLen, trainOnInputs });
+    const margin = 'margin' in settings ? settings.margin : false;
+    this.apply({ ...settings, targets: settings.targets, lengthMode, steps: settings.steps > 0 ? settings.steps : this.steps, maxLen, trainOnInputs, margin });
   }
 
   toggleTarget(target: LoraTarget, on: boolean): void {
@@ -212,6 +286,10 @@ export class TrainForm {
 
   settings(): SftSettings {
     return toSettings(this.values());
+  }
+
+  rewardSettings(): RewardSettings {
+    return toRewardSettings(this.values());
   }
 }
 

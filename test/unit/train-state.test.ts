@@ -1,0 +1,97 @@
+// The Train page's pure logic: the preference pairs a dataset yields (and the rows that yield none), pre-tokenized
+// rows and pairs cut at max length, the latest reward metrics, and the reward model form's defaults and settings.
+import { describe, expect, test } from 'vitest';
+import type { Row } from '../../src/data/types';
+import type { PairExample } from '../../src/train/pairs';
+import { defaultRewardFormValues, rewardPresets, toRewardSettings, toSettings, TrainForm } from '../../src/app/state/train-form.svelte';
+import { cutExamples, cutPairs, lastValue, pairsOfRows } from '../../src/app/state/train.svelte';
+
+const row = (extra: Partial<Row>): Row => ({ instruction: 'Pick one.', input: '', output: '', ...extra });
+
+describe('pairsOfRows', () => {
+  test('chosen/rejected rows give one pair, comparison rows every two responses with different scores', () => {
+    const rows: Row[] = [
+      row({ chosen: 'good', rejected: 'bad' }),
+      row({ responses: [{ response: 'a', score: 9, source: 'gpt4' }, { response: 'b', score: 6, source: 'davinci' }, { response: 'c', score: 9, source: 'opt' }] }),
+      row({ output: 'plain Alpaca row' }),
+      row({ responses: [{ response: 'x', score: 5, source: 'gpt4' }, { response: 'y', score: 5, source: 'opt' }] }),
+      row({ responses: [{ response: 'alone', score: 7, source: 'gpt4' }] }),
+    ];
+    const { pairs, pairless } = pairsOfRows(rows);
+    expect(pairs.map((p) => [p.chosen, p.rejected, p.scoreGap])).toEqual([
+      ['good', 'bad', undefined],
+      ['a', 'b', 3],
+      ['c', 'b', 3],
+    ]);
+    // The Alpaca row, the tie and the single response yield none.
+    expect(pairless).toBe(3);
+    expect(pairsOfRows([])).toEqual({ pairs: [], pairless: 0 });
+  });
+});
+
+describe('cutting pre-tokenized data at max length', () => {
+  const side = (n: number, last: number) => ({ inputIds: [...Array.from({ length: n - 1 }, (_, i) => i + 3), last], labels: Array.from({ length: n }, () => -100) });
+
+  test('pairs: each side is cut, and a pair counts once when either side is long', () => {
+    const pairs: PairExample[] = [
+      { chosen: side(3, 7), rejected: side(4, 9), margin: 0 },
+      { chosen: side(6, 7), rejected: side(2, 9), margin: 1 },
+      { chosen: side(6, 7), rejected: side(8, 9), margin: 2 },
+    ];
+    const { pairs: cut, truncated } = cutPairs(pairs, 4);
+    expect(truncated).toBe(2);
+    expect(cut.map((p) => [p.chosen.inputIds.length, p.rejected.inputIds.length, p.margin])).toEqual([[3, 4, 0], [4, 2, 1], [4, 4, 2]]);
+    expect(cut[1].chosen.labels).toHaveLength(4);
+    expect(cut[0].chosen).toBe(pairs[0].chosen);
+    expect(cutPairs(pairs, 8).truncated).toBe(0);
+  });
+
+  test('rows: cut and counted', () => {
+    const { examples, truncated } = cutExamples([side(3, 1), side(9, 1)], 5);
+    expect(truncated).toBe(1);
+    expect(examples.map((e) => e.inputIds.length)).toEqual([3, 5]);
+  });
+});
+
+test('lastValue finds the latest reward metrics, validation ones only where validation ran', () => {
+  const events = [
+    { step: 1, totalSteps: 3, epoch: 0.3, lr: 1, loss: 0.7, accuracy: 0.5, margin: 0.01 },
+    { step: 2, totalSteps: 3, epoch: 0.6, lr: 1, loss: 0.6, accuracy: 0.75, margin: 0.2, valAccuracy: 0.8, valMargin: 0.3 },
+    { step: 3, totalSteps: 3, epoch: 1, lr: 1 },
+  ];
+  expect(lastValue(events, 'accuracy')).toBe(0.75);
+  expect(lastValue(events, 'valAccuracy')).toBe(0.8);
+  expect(lastValue(events, 'valMargin')).toBe(0.3);
+  expect(lastValue(events.slice(0, 1), 'valAccuracy')).toBeNull();
+});
+
+describe('the reward model form', () => {
+  test('defaults: lr 1e-4, one epoch, 4 pairs a batch, a validation split charted every 25 steps, margin off; they match its first preset', () => {
+    const form = new TrainForm(() => 128, defaultRewardFormValues, rewardPresets);
+    const settings = form.rewardSettings();
+    expect(settings).toMatchObject({ rank: 8, alpha: 16, lr: 1e-4, epochs: 1, steps: 0, batchSize: 4, valFraction: 0.1, evalEvery: 25, margin: false });
+    expect(settings.targets).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
+    expect(form.preset).toBe('reward-r8');
+    expect(form.presets).toBe(rewardPresets);
+  });
+
+  test('the TRL preset; margin and a reward run loaded back; SFT settings carry no margin', () => {
+    const form = new TrainForm(() => null, defaultRewardFormValues, rewardPresets);
+    form.applyPreset('trl-reward-lora');
+    expect(form.rewardSettings()).toMatchObject({ rank: 32, alpha: 16, lr: 1e-4, batchSize: 8, epochs: 1, targets: ['q_proj', 'v_proj'] });
+    expect(form.preset).toBe('trl-reward-lora');
+
+    form.load({ ...toSettings(defaultRewardFormValues), steps: 40, margin: true }, 64, false);
+    expect(form.lengthMode).toBe('steps');
+    expect(form.rewardSettings()).toMatchObject({ steps: 40, margin: true });
+    expect(form.maxLen).toBe(64);
+    expect('margin' in form.settings()).toBe(false);
+    expect(toRewardSettings({ ...defaultRewardFormValues, margin: true }).margin).toBe(true);
+  });
+
+  test('the SFT form keeps its own defaults and presets', () => {
+    const form = new TrainForm();
+    expect(form.settings()).toMatchObject({ lr: 3e-4, epochs: 3 });
+    expect(form.presets.map((p) => p.id)).toEqual(['alpaca-lora-r8', 'alpaca-lora-r16']);
+  });
+});
