@@ -6,6 +6,7 @@ import type { GenerateRequest, SamplingParams } from '../engine/api';
 import { newJob, type JobStore } from '../teacher/runner';
 import type { GenerationParams, JobItem, JobRecord, JobSpec, PriceTable } from '../teacher/types';
 import type { AnswerRow, EvalItem } from './eval-set';
+import type { RankingTag } from './ranking';
 import type { AnswerOrigin } from './store';
 
 /** Questions per generate() call: they decode together in one batch. */
@@ -126,8 +127,14 @@ export function originText(origin: AnswerOrigin): string {
       return [
         `local ${origin.model}${origin.adapter ? ` + ${origin.adapter}` : ''}`,
         `T ${origin.temperature}`, `top-p ${origin.top_p}`, `top-k ${origin.top_k}`, `seed ${origin.seed}`, `${origin.max_new_tokens} new tokens`,
+        ...(origin.ranking ? [rankingText(origin.ranking)] : []),
       ].join(' · ');
     case 'api':
       return [`${origin.model} at ${origin.baseURL}`, `T ${origin.temperature}`, `top-p ${origin.top_p}`, `max ${origin.max_tokens} tokens`].join(' · ');
   }
+}
+
+/** A ranking group in words: "baseline (sample 1 of 5)" or "rank 2 of 5 by <reward>". */
+function rankingText(tag: RankingTag): string {
+  return tag.group === 'B' ? `baseline B (sample 1 of ${tag.n})` : `rank ${tag.group} of ${tag.n} by ${tag.reward}`;
 }

@@ -123,6 +123,12 @@ export function paperFigureFor(opponent: string): PaperJudgeFigure {
   return PAPER_JUDGE_FIGURES.find((f) => f.id === id)!;
 }
 
+/** The paper's ranking-group chart against the same kind of opponent (ChatGPT or GPT-4). */
+export function paperRankingFigureFor(opponent: string): PaperJudgeFigure {
+  const id = /gpt-?3\.5|chatgpt/i.test(opponent) ? 'ranked-vs-chatgpt' : 'ranked-vs-gpt4';
+  return PAPER_JUDGE_FIGURES.find((f) => f.id === id)!;
+}
+
 export interface PaperHhhFigure {
   title: string;
   labels: { a: string; b: string };

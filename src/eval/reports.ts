@@ -3,9 +3,19 @@
 import { toCsv } from './csv';
 import { CRITERIA, type HhhResults } from './hhh';
 import { summarize, type JudgeSummary } from './judge';
-import { PAPER_FIGURE6, PAPER_FIGURE6_SOURCE } from './paper';
+import { PAPER_FIGURE6, PAPER_FIGURE6_SOURCE, paperRankingFigureFor, type PaperJudgeFigure } from './paper';
+import { groupLabel, groupOrder, rankingOf, type RankingGroup } from './ranking';
 import { LENGTH_BINS, type LengthBin, type RougeReport } from './rouge-report';
-import type { JudgeRunRecord, RougeRunRecord } from './store';
+import type { AnswerSetRecord, JudgeRunRecord, RougeRunRecord } from './store';
+
+/** A judged answer set that is one group of a reward-model ranking run, and on which side it was judged. */
+export interface JudgeRanking {
+  side: 'a' | 'b';
+  model: string;
+  group: RankingGroup;
+  /** The ranking run; null when its answer set was deleted and the group was read from the label. */
+  runId: string | null;
+}
 
 export interface JudgeRow {
   run: string;
@@ -14,10 +24,81 @@ export interface JudgeRow {
   judge: string;
   prompt: string;
   summary: JudgeSummary;
+  /** Set when A (or else B) is a ranking group. */
+  ranking: JudgeRanking | null;
 }
 
-export function judgeRows(runs: readonly JudgeRunRecord[]): JudgeRow[] {
-  return runs.map((r) => ({ run: r.name, a: r.labels.a, b: r.labels.b, judge: r.model, prompt: r.prompt, summary: summarize(r.verdicts) }));
+/** One row per judge run; `answerSets` (the stored ones) tell which runs judged a ranking group. */
+export function judgeRows(runs: readonly JudgeRunRecord[], answerSets: readonly AnswerSetRecord[] = []): JudgeRow[] {
+  const byId = new Map(answerSets.map((s) => [s.id, s]));
+  const rankingIn = (r: JudgeRunRecord): JudgeRanking | null => {
+    for (const side of ['a', 'b'] as const) {
+      const found = rankingOf(byId.get(r.answerSets[side]), r.labels[side]);
+      if (found) return { side, ...found };
+    }
+    return null;
+  };
+  return runs.map((r) => ({
+    run: r.name, a: r.labels.a, b: r.labels.b, judge: r.model, prompt: r.prompt, summary: summarize(r.verdicts), ranking: rankingIn(r),
+  }));
+}
+
+export interface RankingFigureRow {
+  group: RankingGroup;
+  /** "Group 1 (R1)" ... "B (one answer)", as the paper names them. */
+  label: string;
+  /** The group's total and the opponent's. */
+  a: number;
+  b: number;
+  /** The judge run it comes from. */
+  run: string;
+}
+
+/** The ranking groups of one model judged against one opponent, and the paper's chart to read them beside. */
+export interface RankingFigure {
+  key: string;
+  model: string;
+  opponent: string;
+  rows: RankingFigureRow[];
+  paper: PaperJudgeFigure;
+}
+
+export function rankingGroupName(group: RankingGroup): string {
+  return group === 'B' ? 'B (one answer)' : `Group ${group} (${groupLabel(group)})`;
+}
+
+/**
+ * The paper's Figure 4 ranking charts for the user's runs: judge rows of ranking groups, collected per ranking run
+ * and opponent, in the paper's order (R1 .. Rn, then B). `rows` come newest first; a group judged twice against the
+ * same opponent shows its newest run.
+ */
+export function rankingFigures(rows: readonly JudgeRow[]): RankingFigure[] {
+  const figures = new Map<string, RankingFigure>();
+  for (const r of rows) {
+    if (!r.ranking) continue;
+    const { side, model, group, runId } = r.ranking;
+    const opponent = side === 'a' ? r.b : r.a;
+    const key = `${runId ?? model}\u0000${opponent}`;
+    let figure = figures.get(key);
+    if (!figure) figures.set(key, (figure = { key, model, opponent, rows: [], paper: paperRankingFigureFor(opponent) }));
+    if (figure.rows.some((x) => x.group === group)) continue;
+    const [a, b] = side === 'a' ? [r.summary.a_total, r.summary.b_total] : [r.summary.b_total, r.summary.a_total];
+    figure.rows.push({ group, label: rankingGroupName(group), a, b, run: r.run });
+  }
+  for (const f of figures.values()) f.rows.sort((x, y) => groupOrder(x.group) - groupOrder(y.group));
+  return [...figures.values()];
+}
+
+/** The paper's "Group 3" / "B (one answer)" as R3 / B. */
+const paperGroupLabel = (model: string) => model.replace(/^Group (\d+)$/, 'R$1').replace(/^B .*/, 'B');
+
+/** The ranking charts' rows as CSV, the paper's beside each when asked. */
+export function rankingCsv(figures: readonly RankingFigure[], withPaper: boolean): string {
+  const head = ['model', 'opponent', 'group', 'source', 'a_total', 'b_total', 'ratio', 'run'];
+  return toCsv([head, ...figures.flatMap((f) => [
+    ...f.rows.map((r) => [f.model, f.opponent, groupLabel(r.group), 'run', r.a, r.b, round(r.b > 0 ? r.a / r.b : null), r.run]),
+    ...(withPaper ? f.paper.rows.map((p) => ['LLaMA-GPT4 (7B)', f.paper.opponent, paperGroupLabel(p.model), 'paper', p.a, p.b, round(p.a / p.b), f.paper.title]) : []),
+  ])]);
 }
 
 const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.toFixed(digits)));

@@ -6,6 +6,7 @@ import type { AnswerRow, EvalItem } from './eval-set';
 import type { HhhRating, HhhSession } from './hhh';
 import type { JudgePromptId } from './judge-prompts';
 import type { Verdict } from './judge';
+import type { RankingTag } from './ranking';
 import type { RougeReport } from './rouge-report';
 
 export interface EvalSetRecord {
@@ -15,10 +16,14 @@ export interface EvalSetRecord {
   createdAt: number;
 }
 
-/** Where an answer set came from: a file, or a model run (sampling recorded). */
+/** Where an answer set came from: a file, or a model run (sampling recorded; a reranking group says which). */
 export type AnswerOrigin =
   | { kind: 'file'; name: string }
-  | { kind: 'local'; model: string; adapter?: string; temperature: number; top_p: number; top_k: number; seed: number; max_new_tokens: number }
+  | {
+    kind: 'local'; model: string; adapter?: string; temperature: number; top_p: number; top_k: number; seed: number; max_new_tokens: number;
+    /** One group of a reward-model ranking run (Rerank page): B or R1..Rn. */
+    ranking?: RankingTag;
+  }
   | { kind: 'api'; baseURL: string; model: string; temperature: number; top_p: number; max_tokens: number };
 
 export interface AnswerSetRecord {
