@@ -13,6 +13,7 @@ export const routes: Route[] = [
   { path: 'teacher', title: 'Teacher', load: () => import('./pages/TeacherPage.svelte') },
   { path: 'playground', title: 'Playground', load: () => import('./pages/PlaygroundPage.svelte') },
   { path: 'train', title: 'Train', load: () => import('./pages/TrainPage.svelte') },
+  { path: 'rerank', title: 'Rerank', load: () => import('./pages/RerankPage.svelte') },
   { path: 'evaluate', title: 'Evaluate', load: () => import('./pages/EvaluatePage.svelte') },
   { path: 'human-eval', title: 'Human eval', load: () => import('./pages/HumanEvalPage.svelte') },
   { path: 'reports', title: 'Reports', load: () => import('./pages/ReportsPage.svelte') },

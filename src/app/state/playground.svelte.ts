@@ -76,7 +76,7 @@ export class PlaygroundState {
   cancelling = $state(false);
   error = $state<string | null>(null);
 
-  constructor(private readonly engine: EngineState) {}
+  constructor(protected readonly engine: EngineState) {}
 
   /** Without a tokenizer only raw ids work; chat needs the model's chat template. */
   availableModes = $derived.by((): PromptMode[] => {
@@ -92,20 +92,18 @@ export class PlaygroundState {
   /** Generates with the adapter slot the UI applies, or with `adapter` (null: the base model). */
   async generate(adapter = this.engine.adapterSlot): Promise<void> {
     if (!this.canGenerate) return;
-    this.error = null;
-    let request: GenerateRequest;
-    try {
-      request = { ...this.request(), adapter };
-    } catch (error) {
-      this.error = messageOf(error);
-      return;
-    }
-    const samples = Array.from({ length: request.n }, (_, s) => new SampleView(request.sampling.seed + s));
-    this.samples = samples;
-    this.result = null;
+    // Claimed before the first await, so a second Ctrl+Enter cannot start a second run.
     this.running = true;
+    this.error = null;
     try {
-      const result = await this.engine.engine.generate(request, (event) => samples[event.sample]?.add(event, performance.now()));
+      const blocker = await this.blocker();
+      if (blocker) throw new Error(blocker);
+      // A bad setting throws here, before the samples shown are replaced.
+      const request: GenerateRequest = { ...this.request(), adapter };
+      const samples = Array.from({ length: request.n }, (_, s) => new SampleView(request.sampling.seed + s));
+      this.samples = samples;
+      this.result = null;
+      const result = await this.decode(request, (event) => samples[event.sample]?.add(event, performance.now()));
       result.samples.forEach((sample, i) => samples[i]?.finish(sample));
       this.result = result;
     } catch (error) {
@@ -126,7 +124,17 @@ export class PlaygroundState {
     }
   }
 
-  private request(): GenerateRequest {
+  /** Why a run cannot start although a model is loaded (a page that needs more says what), or null. */
+  protected async blocker(): Promise<string | null> {
+    return null;
+  }
+
+  /** Decodes the samples of a run; the Rerank page's state also scores them. */
+  protected decode(request: GenerateRequest, onToken: (event: TokenEvent) => void): Promise<GenerateResult> {
+    return this.engine.engine.generate(request, onToken);
+  }
+
+  protected request(): GenerateRequest {
     const sampling = { temperature: this.temperature, topK: this.topK, topP: this.topP, seed: this.seed };
     checkNumber('Temperature', sampling.temperature, 0, 10);
     checkNumber('Top-k', sampling.topK, 0, 1e6, true);
