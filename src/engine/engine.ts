@@ -3,6 +3,7 @@
 import { GpuContext } from '../gpu/context';
 import type { Gpu } from '../gpu/device';
 import { GpuLostError } from '../gpu/errors';
+import { NoAdapterError, NoModelError, NoTokenizerError } from './errors';
 import { rewardHeadTensor } from '../model/architecture';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { NonFiniteWeightsError } from '../model/errors';
@@ -66,27 +67,6 @@ interface LoadedModel extends ModelOnGpu {
   workspace: InferenceWorkspace;
   /** The resident weights, for memory plans. */
   weightPlan: MemoryPlan;
-}
-
-export class NoModelError extends Error {
-  override name = 'NoModelError';
-  constructor() {
-    super('No model is loaded. Load one from the Hub or from local files first.');
-  }
-}
-
-export class NoTokenizerError extends Error {
-  override name = 'NoTokenizerError';
-  constructor(label: string) {
-    super(`${label} has no tokenizer.json, so it takes token ids only. Enter the prompt as comma-separated ids.`);
-  }
-}
-
-export class NoAdapterError extends Error {
-  override name = 'NoAdapterError';
-  constructor(slot: string) {
-    super(`No adapter is in the "${slot}" slot: train one or load a PEFT adapter first.`);
-  }
 }
 
 /** Refuses an adapter holding NaN or Inf, naming the tensor by its PEFT key. */
@@ -187,9 +167,8 @@ export class Engine implements EngineApi {
   async setAdapter(slot: string, adapter: LoraAdapter): Promise<void> {
     const model = this.loaded();
     checkFinite(adapter, model.config.architecture);
-    const others = [...model.slots].filter(([name]) => name !== slot).map(([, lora]) => lora.adapter);
-    const plan = new MemoryPlan().include(model.weightPlan);
-    for (const settings of [...others, adapter]) planLora(plan, model.config, settings, false);
+    const plan = this.heldPlan(model, new MemoryPlan(), slot);
+    planLora(plan, model.config, adapter, false);
     plan.check(model.limits, `the adapters with "${slot}"`, 'clear another adapter slot or use a lower rank');
     const next = GpuLora.upload(model.ctx, adapter);
     model.slots.get(slot)?.destroy();
@@ -439,9 +418,9 @@ export class Engine implements EngineApi {
     return { pairs, truncated };
   }
 
-  /** A run's plan on top of the model's weights, as the UI shows it. */
+  /** A run's plan on top of what the model holds, as the UI shows it. */
   private report(model: LoadedModel, run: MemoryPlan): MemoryReport {
-    const plan = new MemoryPlan().include(model.weightPlan).include(run);
+    const plan = this.heldPlan(model, run);
     return { totalBytes: plan.totalBytes, byGroup: plan.byGroup(), budgetBytes: model.limits.memoryBudget };
   }
 
@@ -456,9 +435,14 @@ export class Engine implements EngineApi {
 
   /** Checks a run's plan on top of what the model holds (weights, adapter slots) against the GPU's limits. */
   private checkRun(model: LoadedModel, run: MemoryPlan, what: string, advice: string): void {
+    this.heldPlan(model, run).check(model.limits, what, advice);
+  }
+
+  /** `run` on top of what the model holds on the GPU: its weights and every adapter slot but `except`. */
+  private heldPlan(model: LoadedModel, run: MemoryPlan, except?: string): MemoryPlan {
     const plan = new MemoryPlan().include(model.weightPlan).include(run);
-    for (const lora of model.slots.values()) planLora(plan, model.config, lora.adapter, false);
-    plan.check(model.limits, what, advice);
+    for (const [slot, lora] of model.slots) if (slot !== except) planLora(plan, model.config, lora.adapter, false);
+    return plan;
   }
 
   private slot(model: LoadedModel, slot: string): GpuLora {
