@@ -6,7 +6,7 @@ import { writeSafetensors } from '../model/safetensors';
 import { makeBatches } from '../train/data';
 import { examplesFromText } from '../train/examples';
 import { GpuLora } from '../model/lora';
-import { peftKey } from '../train/peft';
+import { peftGradientTensors } from '../train/peft';
 import { sftShape, sftStepper } from '../train/sft';
 import { numberFlag, parseFlags, requireFlag } from './args';
 import { engineWithModel, readAdapterDir } from './node-engine';
@@ -27,13 +27,7 @@ export async function run(argv: string[]): Promise<void> {
     const stepper = sftStepper(model, lora, sftShape([batch], 1));
     try {
       const { loss } = await stepper.gradients([batch]);
-      const grads = await lora.downloadGradients();
-      const R = adapter.rank;
-      const tensors = adapter.modules.flatMap((m, i) => [
-        { name: `${peftKey(m.layer, m.target, 'A')}.grad`, dtype: 'F32' as const, shape: [R, m.inFeatures], data: grads[2 * i] },
-        { name: `${peftKey(m.layer, m.target, 'B')}.grad`, dtype: 'F32' as const, shape: [m.outFeatures, R], data: grads[2 * i + 1] },
-      ]);
-      await writeFile(out, writeSafetensors(tensors));
+      await writeFile(out, writeSafetensors(peftGradientTensors(adapter, await lora.downloadGradients(), info.config.architecture)));
       process.stdout.write(`${JSON.stringify({ loss })}\n`);
     } finally {
       stepper.destroy();

@@ -10,6 +10,8 @@ const commands: Record<string, Command> = {
   'train-sft': { summary: 'LoRA fine-tuning, one JSON line per step (--model DIR --data FILE --out ADAPTER_DIR)', load: () => import('./train-sft') },
   'train-rm': { summary: 'reward model (LoRA + score head) on preference pairs, one JSON line per step (--model DIR --data FILE --out ADAPTER_DIR)', load: () => import('./train-rm') },
   'reward-grad': { summary: 'reward loss, rewards and gradients of one batch of pairs (--model DIR --adapter DIR --data FILE --out FILE)', load: () => import('./reward-grad') },
+  'train-dpo': { summary: 'DPO on preference pairs, from an SFT adapter or the base, one JSON line per step (--model DIR --data FILE --out ADAPTER_DIR [--adapter SFT_DIR])', load: () => import('./train-dpo') },
+  'dpo-grad': { summary: 'DPO loss and LoRA gradients of one batch of pairs, reference = the base (--model DIR --adapter DIR --data FILE --beta B --out FILE)', load: () => import('./dpo-grad') },
   score: { summary: 'rewards of sequences under a reward model (--model DIR --reward DIR --ids LIST | --data FILE)', load: () => import('./score') },
   rerank: { summary: 'n samples ranked by a reward model, best first (--model DIR --reward DIR --prompt TEXT --n K --max-new-tokens N)', load: () => import('./rerank') },
   grad: { summary: 'loss and LoRA gradients of one batch (--model DIR --adapter DIR --data FILE --out FILE)', load: () => import('./grad') },

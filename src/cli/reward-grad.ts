@@ -3,12 +3,11 @@
 // -log sigmoid(r_chosen - r_rejected)), written as safetensors with PEFT's key names plus `.grad` (every LoRA
 // tensor and the score head), and {"loss","accuracy","chosen":[...],"rejected":[...]} (the rewards) on stdout.
 import { readFile, writeFile } from 'node:fs/promises';
-import { rewardHeadTensor } from '../model/architecture';
 import { GpuLora } from '../model/lora';
 import { writeSafetensors } from '../model/safetensors';
 import { REWARD_SLOT } from '../engine/api';
 import { pairBatch, parseTokenizedPairs } from '../train/pairs';
-import { peftKey, peftTensorKey } from '../train/peft';
+import { peftGradientTensors } from '../train/peft';
 import { pairShape, rewardStepper } from '../train/reward';
 import { UsageError, parseFlags, requireFlag } from './args';
 import { engineWithModel, readAdapterDir } from './node-engine';
@@ -27,15 +26,7 @@ export async function run(argv: string[]): Promise<void> {
     const stepper = rewardStepper(model, lora, pairShape(batches, 1));
     try {
       const metrics = await stepper.gradients(batches);
-      const grads = await lora.downloadGradients();
-      const R = adapter.rank;
-      const arch = info.config.architecture;
-      const tensors = adapter.modules.flatMap((m, i) => [
-        { name: `${peftKey(m.layer, m.target, 'A', arch)}.grad`, dtype: 'F32' as const, shape: [R, m.inFeatures], data: grads[2 * i] },
-        { name: `${peftKey(m.layer, m.target, 'B', arch)}.grad`, dtype: 'F32' as const, shape: [m.outFeatures, R], data: grads[2 * i + 1] },
-      ]);
-      tensors.push({ name: `${peftTensorKey(rewardHeadTensor(arch))}.grad`, dtype: 'F32', shape: [1, info.config.hiddenSize], data: grads[2 * adapter.modules.length] });
-      await writeFile(out, writeSafetensors(tensors));
+      await writeFile(out, writeSafetensors(peftGradientTensors(adapter, await lora.downloadGradients(), info.config.architecture)));
       // The rewards themselves, from the same adapter scoring each sequence.
       await engine.setAdapter(REWARD_SLOT, adapter);
       const rewards = await engine.scoreRewards(pairs.flatMap((p) => [{ ids: p.chosen.inputIds }, { ids: p.rejected.inputIds }]));

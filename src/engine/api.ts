@@ -7,7 +7,7 @@ import type { MemoryGroup } from '../model/memory';
 import type { InstructionRow, TrainExample } from '../train/data';
 import type { PeftFiles } from '../train/peft';
 import type { PairExample, PairRow } from '../train/pairs';
-import type { Checkpoint, RewardSettings, SftResult, SftSettings, TrainEvent } from '../train/run';
+import type { Checkpoint, DpoSettings, RewardSettings, SftResult, SftSettings, TrainEvent } from '../train/run';
 
 /** The adapter slot generation and training use unless a request names another. */
 export const POLICY_SLOT = 'policy';
@@ -138,6 +138,19 @@ export interface RewardTrainRequest {
   slot?: string;
 }
 
+export interface DpoTrainRequest {
+  /** Pairs as text (tokenized here with the prompt format) or pre-tokenized pairs. */
+  data: RewardTrainRequest['data'];
+  settings: DpoSettings;
+  maxLen: number;
+  /** The SFT adapter the policy starts from, and the reference is (frozen); without it both start as the base model. */
+  start?: LoraAdapter;
+  /** Continue a run from this checkpoint (same data, settings and start); it carries the reference log-probs. */
+  resume?: Checkpoint;
+  /** The slot the trained policy goes to when the run finishes or pauses ("policy" by default). */
+  slot?: string;
+}
+
 /** A sequence to score: token ids, or a prompt and response formatted as generation would. */
 export type ScoreInput = { ids: number[] } | { text: string; input?: string; response: string; mode: PromptMode };
 
@@ -188,6 +201,10 @@ export interface EngineApi {
   planRewardTraining(request: RewardTrainRequest): Promise<MemoryReport>;
   /** LoRA + score head on preference pairs; the reward model goes to `request.slot` ("reward"). */
   trainReward(request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult>;
+  /** The GPU memory a DPO run of `request` will hold. */
+  planDpoTraining(request: DpoTrainRequest): Promise<MemoryReport>;
+  /** DPO on preference pairs: the policy adapter against the reference it starts as; it goes to `request.slot` ("policy"). */
+  trainDpo(request: DpoTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult>;
   /** The reward of each sequence (read at its last token) under a reward slot ("reward" by default). */
   scoreRewards(inputs: ScoreInput[], slot?: string): Promise<number[]>;
   /** n samples from the policy (request.adapter) in one batched pass, streamed, then each scored by the reward slot. */

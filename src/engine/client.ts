@@ -10,6 +10,7 @@ import type {
   EngineApi,
   RerankRequest,
   RerankResult,
+  DpoTrainRequest,
   RewardTrainRequest,
   ScoreInput,
   GenerateRequest,
@@ -114,6 +115,9 @@ export function createEngineClient(
       call((r) => r.trainSft(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
     pauseTraining: (): Promise<void> => call((r) => r.pauseTraining()),
     planRewardTraining: (request: RewardTrainRequest): Promise<MemoryReport> => call((r) => r.planRewardTraining(request)),
+    planDpoTraining: (request: DpoTrainRequest): Promise<MemoryReport> => call((r) => r.planDpoTraining(request)),
+    trainDpo: (request: DpoTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
+      call((r) => r.trainDpo(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
     trainReward: (request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
       call((r) => r.trainReward(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
     scoreRewards: (inputs: ScoreInput[], slot?: string): Promise<number[]> => call((r) => r.scoreRewards(inputs, slot)),

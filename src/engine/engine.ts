@@ -19,7 +19,7 @@ import { checkWeightsMatchConfig, destroyWeights, expectedTensors, uploadWeights
 import { alpacaExample, chatExample, type InstructionRow, type TrainExample } from '../train/data';
 import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, peftKey, peftTensorKey, type PeftFiles } from '../train/peft';
 import { pairExample, type PairExample } from '../train/pairs';
-import { planReward, planSft, runReward, runSft, type Checkpoint, type RunOptions, type SftResult, type TrainEvent } from '../train/run';
+import { planDpo, planReward, planSft, runDpo, runReward, runSft, type Checkpoint, type RunOptions, type SftResult, type TrainEvent } from '../train/run';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, tokenTexts, type TextTokenizer } from '../tokenizer/tokenizer';
 import {
@@ -27,6 +27,7 @@ import {
   REWARD_SLOT,
   type RerankRequest,
   type RerankResult,
+  type DpoTrainRequest,
   type RewardTrainRequest,
   type ScoreInput,
   type AdapterSlotInfo,
@@ -206,7 +207,7 @@ export class Engine implements EngineApi {
 
   async planRewardTraining(request: RewardTrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
-    const { pairs } = this.trainPairs(model, request);
+    const { pairs } = this.trainPairs(model, request.data, request.maxLen, request.settings.margin);
     return this.report(model, planReward(model.config, pairs, request.settings, this.padId()));
   }
 
@@ -220,9 +221,23 @@ export class Engine implements EngineApi {
 
   async trainReward(request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
-    const { pairs, truncated } = this.trainPairs(model, request);
+    const { pairs, truncated } = this.trainPairs(model, request.data, request.maxLen, request.settings.margin);
     const result = await this.train(model, request.resume, onCheckpoint, (options) => runReward(model, pairs, request.settings, { ...options, onEvent }));
     await this.setAdapter(request.slot ?? REWARD_SLOT, result.adapter);
+    return { ...result, truncated };
+  }
+
+  async planDpoTraining(request: DpoTrainRequest): Promise<MemoryReport> {
+    const model = this.loaded();
+    const { pairs } = this.trainPairs(model, request.data, request.maxLen, false);
+    return this.report(model, planDpo(model.config, pairs, request.settings, this.padId(), request.start));
+  }
+
+  async trainDpo(request: DpoTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
+    const model = this.loaded();
+    const { pairs, truncated } = this.trainPairs(model, request.data, request.maxLen, false);
+    const result = await this.train(model, request.resume, onCheckpoint, (options) => runDpo(model, pairs, request.settings, { ...options, onEvent, start: request.start }));
+    await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
     return { ...result, truncated };
   }
 
@@ -405,13 +420,12 @@ export class Engine implements EngineApi {
     return { examples, truncated };
   }
 
-  private trainPairs(model: LoadedModel, request: RewardTrainRequest): { pairs: PairExample[]; truncated: number } {
-    if ('pairs' in request.data) return { pairs: request.data.pairs, truncated: 0 };
+  private trainPairs(model: LoadedModel, data: RewardTrainRequest['data'], maxLen: number, margins: boolean): { pairs: PairExample[]; truncated: number } {
+    if ('pairs' in data) return { pairs: data.pairs, truncated: 0 };
     const tokenizer = this.requireTokenizer(model);
-    const { format } = request.data;
     let truncated = 0;
-    const pairs = request.data.rows.map((row) => {
-      const made = pairExample(tokenizer, row, format, { maxLen: request.maxLen, trainOnInputs: false, margins: request.settings.margin });
+    const pairs = data.rows.map((row) => {
+      const made = pairExample(tokenizer, row, data.format, { maxLen, trainOnInputs: false, margins });
       if (made.truncated) truncated++;
       return made.example;
     });

@@ -199,6 +199,15 @@ export function padBatch(rows: TrainExample[], padId: number): Batch {
   return { B, T, inputIds, targets, tokens, trainedTokens };
 }
 
+/** The positions of a batch whose target is trained (not -100), ascending. */
+export function trainedRows(targets: Int32Array): Uint32Array {
+  const rows: number[] = [];
+  targets.forEach((t, i) => {
+    if (t !== IGNORE_INDEX) rows.push(i);
+  });
+  return Uint32Array.from(rows);
+}
+
 /** Fisher-Yates in place. */
 export function shuffle<X>(items: X[], rand: () => number): X[] {
   for (let i = items.length - 1; i > 0; i--) {

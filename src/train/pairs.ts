@@ -124,11 +124,16 @@ export function pairsFromText(text: string, tokenizer: TextTokenizer | null, voc
 
 /** Seeded shuffle, then batches of `batchSize` pairs; the same (pairs, batchSize, seed) gives the same batches. */
 export function makePairBatches(pairs: PairExample[], batchSize: number, seed: number, padId: number): PairBatch[] {
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
-  const order = shuffle(pairs.map((_, i) => i), mulberry32(seed));
-  const batches: PairBatch[] = [];
-  for (let s = 0; s < order.length; s += batchSize) batches.push(pairBatch(order.slice(s, s + batchSize).map((i) => pairs[i]), padId));
-  return batches;
+  return shuffledChunks(pairs, batchSize, seed).map((chunk) => pairBatch(chunk, padId));
+}
+
+/** The items shuffled (seeded) and cut into chunks of `size` (the last may be smaller). */
+export function shuffledChunks<X>(items: X[], size: number, seed: number): X[][] {
+  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`batchSize must be a positive integer, got ${size}`);
+  const order = shuffle(items.map((_, i) => i), mulberry32(seed));
+  const chunks: X[][] = [];
+  for (let s = 0; s < order.length; s += size) chunks.push(order.slice(s, s + size).map((i) => items[i]));
+  return chunks;
 }
 
 /** The pairs as one batch, in their order. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { layerTensorNames, parseProjectionModule, projectionModule, rewardHeadTensor, type ModelType } from '../model/architecture';
 import type { ModelConfig } from '../model/config';
 import { NonFiniteWeightsError, SafetensorsError, UnsupportedDtypeError } from '../model/errors';
-import { dtypeSize, firstNonFinite, isDtype, toFloat32, writeSafetensors, type Dtype } from '../model/safetensors';
+import { dtypeSize, firstNonFinite, isDtype, toFloat32, writeSafetensors, type Dtype, type TensorData } from '../model/safetensors';
 import { loraTargets, targetShape, type LoraAdapter, type LoraModuleWeights, type LoraTarget } from '../model/lora';
 
 export interface PeftFiles {
@@ -53,6 +53,22 @@ export function peftTensorKey(tensor: string): string {
 /** The PEFT state-dict key of a module's A or B. */
 export function peftKey(layer: number, target: LoraTarget, which: 'A' | 'B', architecture: ModelType = 'llama'): string {
   return peftTensorKey(`${projectionModule(architecture, layer, target)}.lora_${which}.weight`);
+}
+
+/**
+ * Gradients as safetensors tensors under PEFT's key names plus `.grad`: grads holds A then B of each module in the
+ * adapter's order (GpuLora.downloadGradients), then a reward model's score head.
+ */
+export function peftGradientTensors(adapter: LoraAdapter, grads: Float32Array[], architecture: ModelType): TensorData[] {
+  const R = adapter.rank;
+  const tensors: TensorData[] = adapter.modules.flatMap((m, i) => [
+    { name: `${peftKey(m.layer, m.target, 'A', architecture)}.grad`, dtype: 'F32' as const, shape: [R, m.inFeatures], data: grads[2 * i] },
+    { name: `${peftKey(m.layer, m.target, 'B', architecture)}.grad`, dtype: 'F32' as const, shape: [m.outFeatures, R], data: grads[2 * i + 1] },
+  ]);
+  if (adapter.score) {
+    tensors.push({ name: `${peftTensorKey(rewardHeadTensor(architecture))}.grad`, dtype: 'F32', shape: [1, adapter.score.length], data: grads[2 * adapter.modules.length] });
+  }
+  return tensors;
 }
 
 /** PEFT's safetensors files carry this metadata; Hugging Face loaders check it. */

@@ -1,11 +1,12 @@
-// Training runs (SFT and reward model alike): epochs of batches, gradient accumulation, cosine schedule with
+// Training runs (SFT, reward model and DPO alike): epochs of batches, gradient accumulation, cosine schedule with
 // warmup, validation every k steps, checkpoints, a stop on NaN/inf, pause, and resume from a checkpoint. What
-// differs between the two is a RunKind: their examples, batches, head and adapter.
+// differs between them is a RunKind: their examples, batches, head, adapter, and DPO's reference log-probs.
 import type { ModelConfig } from '../model/config';
 import type { ModelOnGpu } from '../model/forward';
 import { GpuLora, type LoraAdapter, type LoraSettings, type OptimizerState } from '../model/lora';
 import { MemoryPlan, type Make } from '../model/memory';
-import { type Batch, type TrainExample, makeBatches, splitExamples } from './data';
+import { IGNORE_INDEX, type Batch, type TrainExample, makeBatches, splitExamples } from './data';
+import { dpoShape, dpoStepper, indexPairs, layoutDpoHead, makeDpoBatches, readReference, type DpoBatch, type DpoExample, type DpoShape } from './dpo';
 import { initAdapter, initScore } from './init';
 import { makePairBatches, type PairBatch, type PairExample } from './pairs';
 import { layoutRewardHead, pairShape, rewardStepper } from './reward';
@@ -69,6 +70,14 @@ export interface RewardSettings extends SftSettings {
 /** Reward models train for one epoch at a lower learning rate (as TRL's reward examples do), without dropout. */
 export const defaultRewardSettings: RewardSettings = { ...defaultSftSettings, lr: 1e-4, epochs: 1, dropout: 0, margin: false };
 
+/** A DPO run's settings: SFT's, plus beta, how strongly the policy is held to the reference. */
+export interface DpoSettings extends SftSettings {
+  beta: number;
+}
+
+/** DPO with LoRA: one epoch, beta 0.1 as in TRL's DPOConfig, a learning rate between its full-model one and SFT's. */
+export const defaultDpoSettings: DpoSettings = { ...defaultSftSettings, lr: 5e-5, epochs: 1, beta: 0.1 };
+
 export interface TrainEvent {
   step: number; // optimizer steps done
   totalSteps: number;
@@ -77,17 +86,24 @@ export interface TrainEvent {
   loss?: number;
   valLoss?: number;
   tokensPerSecond?: number;
-  /** Reward model: share of pairs whose chosen reward is higher, and the mean reward margin. */
+  /** Reward model and DPO: share of pairs whose chosen reward is higher, and the mean reward margin. */
   accuracy?: number;
   margin?: number;
   valAccuracy?: number;
   valMargin?: number;
+  /** DPO: the mean implicit rewards beta * (log pi - log ref) of the chosen and the rejected responses. */
+  chosenReward?: number;
+  rejectedReward?: number;
+  valChosenReward?: number;
+  valRejectedReward?: number;
 }
 
 export interface Checkpoint {
   step: number;
   adapter: LoraAdapter;
   optimizer: OptimizerState;
+  /** DPO: every pair's reference log-probs, pair i's chosen at [2i] and rejected at [2i + 1], read before step 1. */
+  reference?: Float32Array;
 }
 
 export class TrainingDivergedError extends Error {
@@ -119,13 +135,17 @@ export interface SftResult {
   valLoss: number | null;
 }
 
-/** What differs between an SFT and a reward model run. */
-interface RunKind<TExample, TBatch extends StepBatch> {
+/** What differs between SFT, reward model and DPO runs. */
+interface RunKind<TExample, TBatch extends StepBatch, TShape extends StepShape = StepShape> {
   batches(examples: TExample[], batchSize: number, seed: number, padId: number): TBatch[];
-  shape(batches: TBatch[], G: number): StepShape;
-  layoutHead(make: Make<number>, config: ModelConfig, shape: StepShape): unknown;
-  stepper(model: ModelOnGpu, lora: GpuLora, shape: StepShape): Stepper<TBatch>;
+  shape(batches: TBatch[], G: number): TShape;
+  layoutHead(make: Make<number>, config: ModelConfig, shape: TShape): unknown;
+  stepper(model: ModelOnGpu, lora: GpuLora, shape: TShape): Stepper<TBatch>;
   init(config: ModelConfig, settings: LoraSettings, baseModel: string, seed: number): LoraAdapter;
+  /** Before the first step of a new run, on its stepper: `batches` hold every example once. */
+  prepare?(batches: TBatch[]): Promise<void>;
+  /** What the run's checkpoints carry besides the adapter and optimizer. */
+  saved?(): Partial<Checkpoint>;
 }
 
 const sftKind: RunKind<TrainExample, Batch> = {
@@ -144,6 +164,27 @@ const rewardKind: RunKind<PairExample, PairBatch> = {
   init: (config, settings, baseModel, seed) => ({ ...initAdapter(config, settings, baseModel, seed), score: initScore(config, seed) }),
 };
 
+/**
+ * DPO: the policy starts as `start` (an SFT adapter, copied) or a fresh adapter (B = 0, so the base model), and
+ * the reference is that same starting point, so its log-probs are read on the run's own stepper before step 1.
+ * `reference` is the run's table of them, filled then or restored from a checkpoint.
+ */
+function dpoKind(settings: DpoSettings, start: LoraAdapter | undefined, reference: Float32Array): RunKind<DpoExample, DpoBatch, DpoShape> {
+  let made: ReturnType<typeof dpoStepper> | null = null;
+  return {
+    batches: makeDpoBatches,
+    shape: dpoShape,
+    layoutHead: layoutDpoHead,
+    stepper: (model, lora, shape) => {
+      made = dpoStepper(model, lora, shape, settings.beta, reference);
+      return made.stepper;
+    },
+    init: (config, lora, baseModel, seed) => (start ? { ...start, dropout: lora.dropout, score: undefined } : initAdapter(config, lora, baseModel, seed)),
+    prepare: (batches) => readReference(made!, batches),
+    saved: () => ({ reference: reference.slice() }),
+  };
+}
+
 /** Optimizer steps a run over `examples` takes with `settings`. */
 export function plannedSteps(trainExamples: number, settings: SftSettings): number {
   if (settings.steps > 0) return settings.steps;
@@ -151,7 +192,7 @@ export function plannedSteps(trainExamples: number, settings: SftSettings): numb
 }
 
 /** The batches of a run: every epoch's (a pure function of seed and epoch) and the validation batches. */
-function runBatches<TExample, TBatch extends StepBatch>(kind: RunKind<TExample, TBatch>, examples: TExample[], settings: SftSettings, padId: number) {
+function runBatches<TExample, TBatch extends StepBatch, TShape extends StepShape>(kind: RunKind<TExample, TBatch, TShape>, examples: TExample[], settings: SftSettings, padId: number) {
   const { train, val } = splitExamples(examples, settings.valFraction, settings.seed);
   if (!train.length) throw new Error('The training split is empty: add rows or lower the validation fraction.');
   const totalSteps = plannedSteps(train.length, settings);
@@ -173,7 +214,7 @@ export function sftBatches(examples: TrainExample[], settings: SftSettings, padI
   return runBatches(sftKind, examples, settings, padId);
 }
 
-function planShape<TExample, TBatch extends StepBatch>(kind: RunKind<TExample, TBatch>, config: ModelConfig, settings: SftSettings, shape: StepShape): MemoryPlan {
+function planShape<TExample, TBatch extends StepBatch, TShape extends StepShape>(kind: RunKind<TExample, TBatch, TShape>, config: ModelConfig, settings: SftSettings, shape: TShape): MemoryPlan {
   const plan = new MemoryPlan();
   planTraining(plan, config, settings, shape, (make) => kind.layoutHead(make, config, shape));
   return plan;
@@ -189,6 +230,13 @@ export function planReward(config: ModelConfig, pairs: PairExample[], settings: 
   return planShape(rewardKind, config, settings, runBatches(rewardKind, pairs, settings, padId).shape);
 }
 
+/** The GPU memory of a DPO run over `pairs` beyond the model's weights; `start` sets the adapter's shape. */
+export function planDpo(config: ModelConfig, pairs: PairExample[], settings: DpoSettings, padId: number, start?: LoraAdapter): MemoryPlan {
+  const run = dpoRun(pairs, settings, start);
+  const kind = dpoKind(run.settings, start, new Float32Array(0));
+  return planShape(kind, config, run.settings, runBatches(kind, run.examples, run.settings, padId).shape);
+}
+
 export function runSft(model: ModelOnGpu, examples: TrainExample[], settings: SftSettings, options: RunOptions): Promise<SftResult> {
   return runTraining(model, sftKind, examples, settings, options);
 }
@@ -199,9 +247,32 @@ export function runReward(model: ModelOnGpu, pairs: PairExample[], settings: Rew
   return runTraining(model, rewardKind, withMargins, settings, options);
 }
 
-async function runTraining<TExample, TBatch extends StepBatch>(
+/**
+ * DPO on preference pairs: the policy (a fresh adapter, or a copy of `start`) against the reference it starts
+ * as. Pairs with a side that has no trained token carry no signal and are left out. A resumed run takes the
+ * reference log-probs from its checkpoint.
+ */
+export async function runDpo(model: ModelOnGpu, pairs: PairExample[], settings: DpoSettings, options: RunOptions & { start?: LoraAdapter }): Promise<SftResult> {
+  const run = dpoRun(pairs, settings, options.start);
+  if (options.resume && options.resume.reference?.length !== 2 * run.examples.length) {
+    throw new Error('This checkpoint has no reference log-probs for these pairs, so the DPO run cannot resume from it: start the run again.');
+  }
+  const reference = options.resume?.reference?.slice() ?? new Float32Array(2 * run.examples.length);
+  return runTraining(model, dpoKind(run.settings, options.start, reference), run.examples, run.settings, options);
+}
+
+/** A DPO run's pairs (those with a trained token on each side, numbered) and settings (the start adapter's shape). */
+function dpoRun(pairs: PairExample[], settings: DpoSettings, start: LoraAdapter | undefined) {
+  const trained = (labels: number[]) => labels.slice(1).some((label) => label !== IGNORE_INDEX);
+  const usable = pairs.filter((p) => trained(p.chosen.labels) && trained(p.rejected.labels));
+  if (!usable.length) throw new Error('No pair has a trained (response) token on both sides: raise the max length or check the data.');
+  const shaped = start ? { ...settings, rank: start.rank, alpha: start.alpha, targets: start.targets } : settings;
+  return { examples: indexPairs(usable), settings: shaped };
+}
+
+async function runTraining<TExample, TBatch extends StepBatch, TShape extends StepShape>(
   model: ModelOnGpu,
-  kind: RunKind<TExample, TBatch>,
+  kind: RunKind<TExample, TBatch, TShape>,
   examples: TExample[],
   settings: SftSettings,
   options: RunOptions,
@@ -214,7 +285,7 @@ async function runTraining<TExample, TBatch extends StepBatch>(
   const stepper = kind.stepper(model, lora, shape);
   const optimizer = { beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm };
   const checkpoint = async (step: number) => {
-    if (options.onCheckpoint) await options.onCheckpoint({ step, adapter: await lora.download(), optimizer: await lora.downloadOptimizer() });
+    if (options.onCheckpoint) await options.onCheckpoint({ step, adapter: await lora.download(), optimizer: await lora.downloadOptimizer(), ...kind.saved?.() });
   };
   const validate = async () => (valBatches.length ? stepper.evaluate(valBatches) : null);
 
@@ -222,6 +293,7 @@ async function runTraining<TExample, TBatch extends StepBatch>(
   let finalLoss: number | null = null;
   let valLoss: number | null = null;
   try {
+    if (!options.resume) await kind.prepare?.([...epochBatches(0), ...valBatches]);
     // The data position is the step: batches of an epoch are a pure function of (seed, epoch).
     let windowStart = performance.now();
     let windowTokens = 0;

@@ -7,7 +7,7 @@ import type { ModelOnGpu } from '../model/forward';
 import { crossEntropyBackward, crossEntropyForward, type CrossEntropyBuffers } from '../model/heads';
 import type { GpuLora } from '../model/lora';
 import { allocator, type Make } from '../model/memory';
-import { IGNORE_INDEX, type Batch } from './data';
+import { trainedRows, type Batch } from './data';
 import { Stepper, type StepMetrics, type StepShape, type TrainingHead } from './stepper';
 
 interface SftHeadBuffers<Buf> {
@@ -96,13 +96,4 @@ export function sftShape(batches: Batch[], G: number): StepShape {
     M: Math.max(1, ...batches.map((b) => b.trainedTokens)),
     G,
   };
-}
-
-/** The positions of a micro-batch whose target is trained (not -100), ascending. */
-function trainedRows(targets: Int32Array): Uint32Array {
-  const rows: number[] = [];
-  targets.forEach((t, i) => {
-    if (t !== IGNORE_INDEX) rows.push(i);
-  });
-  return Uint32Array.from(rows);
 }

@@ -122,15 +122,22 @@ export class Stepper<TBatch extends StepBatch> {
   async evaluate(batches: TBatch[]): Promise<StepMetrics> {
     const sums: Record<string, number> = {};
     let weight = 0;
-    for (let i = 0; i < batches.length; i += this.shape.G) {
-      const group = batches.slice(i, i + this.shape.G);
-      this.record(group, false, null);
+    await this.forwardEach(batches, async (group) => {
       const w = group.reduce((a, b) => a + this.head.weight(b), 0);
       for (const [key, value] of Object.entries(await this.head.read(group))) sums[key] = (sums[key] ?? 0) + value * w;
       weight += w;
-    }
+    });
     const mean = (key: string) => (weight ? sums[key] / weight : NaN);
     return Object.fromEntries(Object.keys(sums).map((key) => [key, mean(key)])) as StepMetrics;
+  }
+
+  /** Forward passes (no dropout, no update) over `batches`, G micro-batches at a time, each group then read by `read`. */
+  async forwardEach(batches: TBatch[], read: (group: TBatch[]) => Promise<void>): Promise<void> {
+    for (let i = 0; i < batches.length; i += this.shape.G) {
+      const group = batches.slice(i, i + this.shape.G);
+      this.record(group, false, null);
+      await read(group);
+    }
   }
 
   /** Metrics and gradients (left in the adapter's and head's gradient buffers) of micro-batches, no dropout, no update. */
