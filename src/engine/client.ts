@@ -113,6 +113,7 @@ export function createEngineClient(
     trainSft: (request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
       call((r) => r.trainSft(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
     pauseTraining: (): Promise<void> => call((r) => r.pauseTraining()),
+    destroyDeviceAfterStep: (step: number): Promise<void> => call((r) => r.destroyDeviceAfterStep(step)),
     planRewardTraining: (request: RewardTrainRequest): Promise<MemoryReport> => call((r) => r.planRewardTraining(request)),
     trainReward: (request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
       call((r) => r.trainReward(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
