@@ -197,6 +197,11 @@ export interface EngineApi {
   trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult>;
   /** Asks a running trainSft() to checkpoint and resolve with status 'paused'. */
   pauseTraining(): Promise<void>;
+  /**
+   * Test hook, not for the UI: the next training run to finish step `step` destroys the GPU device right after
+   * it, so tests can lose the GPU mid-run in the browser's worker (the run fails with GpuLostError).
+   */
+  destroyDeviceAfterStep(step: number): Promise<void>;
   /** The GPU memory a reward model run of `request` will hold. */
   planRewardTraining(request: RewardTrainRequest): Promise<MemoryReport>;
   /** LoRA + score head on preference pairs; the reward model goes to `request.slot` ("reward"). */

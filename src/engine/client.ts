@@ -114,6 +114,7 @@ export function createEngineClient(
     trainSft: (request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>
       call((r) => r.trainSft(request, onEvent && proxy(onEvent), onCheckpoint && proxy(onCheckpoint))),
     pauseTraining: (): Promise<void> => call((r) => r.pauseTraining()),
+    destroyDeviceAfterStep: (step: number): Promise<void> => call((r) => r.destroyDeviceAfterStep(step)),
     planRewardTraining: (request: RewardTrainRequest): Promise<MemoryReport> => call((r) => r.planRewardTraining(request)),
     planDpoTraining: (request: DpoTrainRequest): Promise<MemoryReport> => call((r) => r.planDpoTraining(request)),
     trainDpo: (request: DpoTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> =>

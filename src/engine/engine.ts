@@ -91,6 +91,8 @@ export class Engine implements EngineApi {
   private disposing = false;
   private cancelRequested = false;
   private pauseRequested = false;
+  /** The step after which a training run destroys the device (destroyDeviceAfterStep, a test hook). */
+  private destroyAfterStep: number | null = null;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -214,7 +216,7 @@ export class Engine implements EngineApi {
   async trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
     const { examples, truncated } = this.trainExamples(model, request);
-    const result = await this.train(model, request.resume, onCheckpoint, (options) => runSft(model, examples, request.settings, { ...options, onEvent }));
+    const result = await this.train(model, request.resume, onEvent, onCheckpoint, (options) => runSft(model, examples, request.settings, options));
     await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
     return { ...result, truncated };
   }
@@ -222,7 +224,7 @@ export class Engine implements EngineApi {
   async trainReward(request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
     const { pairs, truncated } = this.trainPairs(model, request.data, request.maxLen, request.settings.margin);
-    const result = await this.train(model, request.resume, onCheckpoint, (options) => runReward(model, pairs, request.settings, { ...options, onEvent }));
+    const result = await this.train(model, request.resume, onEvent, onCheckpoint, (options) => runReward(model, pairs, request.settings, options));
     await this.setAdapter(request.slot ?? REWARD_SLOT, result.adapter);
     return { ...result, truncated };
   }
@@ -236,7 +238,7 @@ export class Engine implements EngineApi {
   async trainDpo(request: DpoTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
     const { pairs, truncated } = this.trainPairs(model, request.data, request.maxLen, false);
-    const result = await this.train(model, request.resume, onCheckpoint, (options) => runDpo(model, pairs, request.settings, { ...options, onEvent, start: request.start }));
+    const result = await this.train(model, request.resume, onEvent, onCheckpoint, (options) => runDpo(model, pairs, request.settings, { ...options, start: request.start }));
     await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
     return { ...result, truncated };
   }
@@ -259,11 +261,12 @@ export class Engine implements EngineApi {
 
   /**
    * Runs a training loop with the engine's part: the memory check against what the model holds, pause, the
-   * device check, and a lost GPU turned into GpuLostError naming the checkpoint the run resumes from.
+   * device check (and its test hook), and a lost GPU turned into GpuLostError naming the checkpoint it resumes from.
    */
   private async train(
     model: LoadedModel,
     resume: Checkpoint | undefined,
+    onEvent: ((event: TrainEvent) => void) | undefined,
     onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined,
     run: (options: RunOptions) => Promise<SftResult>,
   ): Promise<SftResult> {
@@ -277,6 +280,13 @@ export class Engine implements EngineApi {
         baseModel: model.info.label,
         padId: this.padId(),
         resume,
+        onEvent: (event) => {
+          onEvent?.(event);
+          if (event.step === this.destroyAfterStep) {
+            this.destroyAfterStep = null;
+            model.ctx.device.destroy();
+          }
+        },
         onCheckpoint: async (checkpoint) => {
           lastCheckpoint = checkpoint.step;
           await onCheckpoint?.(checkpoint);
@@ -299,6 +309,11 @@ export class Engine implements EngineApi {
 
   async pauseTraining(): Promise<void> {
     this.pauseRequested = true;
+  }
+
+  /** Test hook (see EngineApi): the next run to finish step `step` destroys the real device after that step, once. */
+  async destroyDeviceAfterStep(step: number): Promise<void> {
+    this.destroyAfterStep = step;
   }
 
   async previewExample(row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number): Promise<PreviewToken[]> {

@@ -1,6 +1,6 @@
 // Browser tests against the built app: dist/ (built by `npm run test:e2e`) served by Vite's preview server on
-// 127.0.0.1, Debian's chromium on SwiftShader's WebGPU, a fresh profile per test file, and every console error
-// and uncaught page error collected so a test can assert there were none.
+// 127.0.0.1, Debian's chromium on SwiftShader's WebGPU, a fresh profile per test file, and every console error,
+// console warning and uncaught page error collected so a test can assert there were none.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +34,8 @@ export interface Studio {
   context: BrowserContext;
   /** Console errors (page and workers) and uncaught exceptions, in order. */
   errors: string[];
+  /** Console warnings (page and workers), in order. */
+  warnings: string[];
   /** Opens a route, e.g. "playground", and waits for the app to render it. */
   open(route?: string): Promise<void>;
   close(): Promise<void>;
@@ -61,10 +63,12 @@ export async function openStudio(): Promise<Studio> {
     args: chromiumArgs,
   });
   const errors: string[] = [];
+  const warnings: string[] = [];
   // A page's console events include those of its workers.
   const watch = (page: Page) => {
     page.on('console', (message: ConsoleMessage) => {
       if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+      if (message.type() === 'warning') warnings.push(`console: ${message.text()}`);
     });
     page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
   };
@@ -77,6 +81,7 @@ export async function openStudio(): Promise<Studio> {
     page,
     context,
     errors,
+    warnings,
     async open(route = 'playground') {
       await page.goto(`${url}#/${route}`);
       await page.getByRole('navigation', { name: 'Pipeline' }).waitFor();

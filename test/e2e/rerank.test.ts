@@ -14,6 +14,7 @@ import { startJudgeServer, type JudgeServer } from '../fakes/judge-server';
 import { tinyConfig, writeRandomModel } from '../fixtures/random-model';
 import { randn, seeded } from '../util';
 import { openStudio, type Studio } from './harness';
+import { engineRerank, go, rankedItems } from './ui';
 
 const KEY = 'sk-e2e-rerank-0123456789abcdef';
 const config = tinyConfig({ vocabSize: 260, bosTokenId: 256, eosTokenIds: [257], maxPositionEmbeddings: 512 });
@@ -79,30 +80,6 @@ async function storedSets(page: Page): Promise<StoredSet[]> {
     db.close();
     return all;
   });
-}
-
-/** The ranked list as shown: generation-order sample number, reward and text of each item, best first. */
-function rankedItems(page: Page): Promise<{ sample: number; reward: number; rank: number; text: string; pressed: boolean }[]> {
-  return page.getByRole('list', { name: 'Ranked samples' }).locator('li').evaluateAll((items) => items.map((li) => ({
-    sample: Number(li.getAttribute('data-sample')),
-    reward: Number(li.getAttribute('data-reward')),
-    rank: Number(li.getAttribute('data-rank')),
-    text: li.querySelector('.text')?.textContent ?? '',
-    pressed: li.querySelector('button')?.getAttribute('aria-pressed') === 'true',
-  })));
-}
-
-/** The engine's own rerank of a request, through the console API. */
-function engineRerank(page: Page, request: RerankRequest) {
-  return page.evaluate(async (r) => {
-    const result = await window.studioEngine.rerank(r);
-    return { texts: result.samples.map((s) => s.text), rewards: result.rewards, prompts: result.samples.map((s) => s.prompt) };
-  }, request);
-}
-
-/** Goes to a page through the navigation (a hash change: the model and engine stay). */
-async function go(page: Page, title: string) {
-  await page.getByRole('navigation', { name: 'Pipeline' }).getByRole('link', { name: title, exact: true }).click();
 }
 
 const PROMPT = 'Say something nice.';

@@ -3,17 +3,20 @@
 // too); a pre-tokenized pairs file whose chosen sequences end in token 7 and rejected ones in token 9 (separable
 // at the token the reward is read at), previewed with that token marked; the planned GPU memory; training with live
 // loss, pairwise accuracy and margin charts, paused, resumed after a reload from its checkpoint, up to a validation
-// pairwise accuracy >= 0.9; the engine's reward slot holding it; a SEQ_CLS PEFT export with the score head; and
-// "Use as reward model" putting it back in the reward slot.
+// pairwise accuracy >= 0.9; the engine's reward slot holding it; a SEQ_CLS PEFT export with the score head;
+// "Use as reward model" putting it back in the reward slot; and the Rerank page ranking five samples of the base
+// model by that reward model, with the baseline beside the top-1, as the engine's own rerank does.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Download, Page } from 'playwright-core';
+import type { RerankRequest } from '../../src/engine/api';
 import { bytesSource } from '../../src/model/files';
 import { openSafetensors } from '../../src/model/safetensors';
 import { tinyConfig, writeRandomModel, type RandomModel } from '../fixtures/random-model';
 import { randInt, seeded } from '../util';
 import { openStudio, type Studio } from './harness';
+import { engineRerank, go, parseShownIds, rankedItems, seriesPoints } from './ui';
 
 const config = tinyConfig();
 const PAIRS = 48;
@@ -33,12 +36,6 @@ const comparisonRows = [
   { user_input: 'Say hi.', responses_and_scores: [{ response: 'Hi!', score: 8, source: 'gpt4' }, { response: 'Hello', score: 8, source: 'davinci' }, { response: 'No.', score: 3, source: 'opt' }] },
   { user_input: 'Count to two.', responses_and_scores: [{ response: '1, 2', score: 7, source: 'gpt4' }, { response: 'one two', score: 7, source: 'davinci' }] },
 ];
-
-function seriesPoints(page: Page, chart: string, series: string): Promise<{ x: number; y: number }[]> {
-  return page
-    .locator(`figure[data-title="${chart}"] circle[data-series="${series}"]`)
-    .evaluateAll((circles) => circles.map((c) => ({ x: Number(c.getAttribute('data-x')), y: Number(c.getAttribute('data-y')) })));
-}
 
 async function shownStep(page: Page): Promise<number> {
   const text = await page.getByRole('status', { name: 'Step' }).innerText();
@@ -215,5 +212,55 @@ describe('Train page, reward model mode, on a tiny random model', () => {
     const [chosen, rejected] = await page.evaluate(() => window.studioEngine.scoreRewards([{ ids: [1, 40, 41, 25, 7] }, { ids: [1, 40, 41, 25, 9] }]));
     expect(chosen).toBeGreaterThan(rejected);
     expect(studio.errors).toEqual([]);
+  });
+
+  test('the Rerank page ranks five samples by the trained reward model, with the baseline beside the top-1', async () => {
+    const { page } = studio;
+    await go(page, 'Rerank');
+    const slot = page.getByTestId('reward-slot');
+    await expect.poll(() => slot.innerText()).toMatch(/reward slot\s+reward slot \(r 4, alpha 8\)\s+· r 4 · alpha 8 · q_proj, v_proj, o_proj, down_proj/);
+    expect(await page.getByLabel('Reward run').locator('option').allInnerTexts()).toContainEqual(expect.stringMatching(/^RM · pairs\.jsonl.* \(step 15\)$/));
+    expect(await page.getByTestId('policy').innerText()).toMatch(/^local files \(base model, no adapter\)/);
+    expect(await page.getByLabel('Samples', { exact: true }).inputValue()).toBe('5');
+
+    // No tokenizer: the prompt is token ids.
+    const prompt = [1, 40, 41, 25];
+    await page.getByLabel('Prompt token ids').fill(prompt.join(', '));
+    await page.getByLabel('Temperature', { exact: true }).fill('1');
+    await page.getByLabel('Max new tokens', { exact: true }).fill('4');
+    await page.getByLabel('Prompt token ids').press('Control+Enter');
+    await page.getByRole('list', { name: 'Ranked samples' }).waitFor({ timeout: 240_000 });
+    const shown = await rankedItems(page);
+    expect(shown.map((s) => s.rank)).toEqual([1, 2, 3, 4, 5]);
+    expect(shown.map((s) => s.sample).sort()).toEqual([1, 2, 3, 4, 5]);
+    const rewards = shown.map((s) => s.reward);
+    expect(rewards.every(Number.isFinite)).toBe(true);
+    expect(rewards).toEqual([...rewards].sort((a, b) => b - a));
+    expect(await page.getByRole('list', { name: 'Ranked samples' }).getByTestId('reward').first().innerText()).toBe(rewards[0].toFixed(3).replace('-', '−'));
+
+    // The engine's own rerank of the same request: the same samples with the same rewards.
+    const request: RerankRequest = {
+      prompts: [{ ids: prompt }], n: 5, maxNewTokens: 4, sampling: { temperature: 1, topK: 40, topP: 0.95, seed: 42 }, stop: [], adapter: null, reward: 'reward',
+    };
+    const engine = await engineRerank(page, request);
+    for (const s of shown) {
+      expect(parseShownIds(s.text)).toEqual(engine.ids[s.sample - 1]);
+      expect(s.reward).toBeCloseTo(engine.rewards[s.sample - 1], 6);
+    }
+    expect(new Set(engine.rewards).size).toBeGreaterThan(1);
+    // ...which are the slot's scores of prompt + sample.
+    const scored = await page.evaluate((sequences) => window.studioEngine.scoreRewards(sequences.map((ids) => ({ ids }))), engine.ids.map((ids) => [...prompt, ...ids]));
+    scored.forEach((r, i) => expect(r).toBeCloseTo(engine.rewards[i], 5));
+
+    const versus = page.getByRole('region', { name: 'Baseline beside the top-1' });
+    const top = shown[0].sample;
+    const baseline = versus.getByRole('article', { name: 'Baseline (sample 1)' });
+    expect(parseShownIds(await baseline.locator('output').innerText())).toEqual(engine.ids[0]);
+    expect(await baseline.innerText()).toContain(`rank ${shown.findIndex((s) => s.sample === 1) + 1} of 5`);
+    const topArticle = versus.getByRole('article', { name: `Top-1 (sample ${top})` });
+    expect(parseShownIds(await topArticle.locator('output').innerText())).toEqual(engine.ids[top - 1]);
+    expect(await topArticle.innerText()).toContain(rewards[0].toFixed(3).replace('-', '−'));
+    expect(studio.errors).toEqual([]);
+    expect(studio.warnings).toEqual([]);
   });
 });

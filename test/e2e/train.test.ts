@@ -7,25 +7,12 @@ import type { Download, Page } from 'playwright-core';
 import { bytesSource } from '../../src/model/files';
 import { openSafetensors } from '../../src/model/safetensors';
 import { openStudio, type Studio } from './harness';
-import { goldens, loadStoriesFromFiles, parseShownIds } from './ui';
+import { goldens, loadStoriesFromFiles, parseShownIds, seriesPoints, storyRowsJsonl } from './ui';
 
 const TOTAL_STEPS = 12;
 
-/** 16 windows of the greedy story, the first 3 positions of each masked (as test/gpu/train.test.ts). */
-function storyRows(): string {
-  const story = goldens.greedy_from_bos_39;
-  return Array.from({ length: 16 }, (_, i) => {
-    const ids = [1, ...story.slice(1 + i, 9 + i)];
-    return JSON.stringify({ input_ids: ids, labels: ids.map((id, t) => (t < 3 ? -100 : id)) });
-  }).join('\n');
-}
-
 /** The train-loss points the loss chart draws, as {x: step, y: loss}. */
-function lossPoints(page: Page): Promise<{ x: number; y: number }[]> {
-  return page
-    .locator('figure[data-title="Loss"] circle[data-series="train loss"]')
-    .evaluateAll((circles) => circles.map((c) => ({ x: Number(c.getAttribute('data-x')), y: Number(c.getAttribute('data-y')) })));
-}
+const lossPoints = (page: Page) => seriesPoints(page, 'Loss', 'train loss');
 
 async function checkpointStep(page: Page): Promise<number | null> {
   const text = await page.locator('[data-value="checkpoint"]').innerText();
@@ -54,7 +41,7 @@ describe('Train page with stories260K from local files', () => {
     await page.getByRole('region', { name: 'Data', exact: true }).getByRole('alert').filter({ hasText: 'line 2' }).waitFor();
     expect(await page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(true);
 
-    await file.setInputFiles({ name: 'rows.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(storyRows()) });
+    await file.setInputFiles({ name: 'rows.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(storyRowsJsonl()) });
     await page.getByText('16 rows to train on').waitFor();
     const tokens = page.getByLabel('Tokens of the row').locator('span');
     await tokens.first().waitFor();
