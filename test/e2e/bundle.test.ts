@@ -142,6 +142,19 @@ describe('project bundle', () => {
     await b.page.getByLabel('Bundle file').setInputFiles({ name: 'cut.isbundle', mimeType: 'application/octet-stream', buffer: bundle.subarray(0, 100) });
     await b.page.getByRole('alert').filter({ hasText: 'not a usable studio bundle' }).waitFor();
     expect(await dump(b.page)).toEqual(imported);
+
+    // The guided tour sees what the bundle brought (an Alpaca dataset, a trained run, a judged run), a step ticked
+    // by hand survives a reload, and so does the rest of the progress.
+    const step = (name: string) => b.page.getByRole('checkbox', { name });
+    await b.page.getByTestId('tour-progress').filter({ hasText: '3 of 8 done' }).waitFor();
+    expect(await step('Import the GPT-4 Alpaca data').isChecked()).toBe(true);
+    expect(await step('LoRA-train SmolLM2-135M').isChecked()).toBe(true);
+    await step('Compare base and tuned outputs').check();
+    await b.page.getByTestId('tour-progress').filter({ hasText: '4 of 8 done' }).waitFor();
+    await b.page.reload();
+    await b.page.getByTestId('tour-progress').filter({ hasText: '4 of 8 done' }).waitFor();
+    expect(await step('Compare base and tuned outputs').isChecked()).toBe(true);
+    expect(await step('Train the reward model').isChecked()).toBe(false);
     expect(b.errors).toEqual([]);
   });
 
@@ -159,6 +172,7 @@ describe('project bundle', () => {
     await c.page.getByText('Workshop Alpaca').first().waitFor();
     const imported = await dump(c.page);
     expect(imported.checkpoints).toEqual(original.checkpoints);
+
     expect(c.errors).toEqual([]);
   });
 });
