@@ -158,7 +158,7 @@ describe('project bundle', () => {
     expect(b.errors).toEqual([]);
   });
 
-  test('a ?bundle= link opens the bundle once and leaves the address bar', async () => {
+  test('a ?bundle= link opens the bundle once and leaves the address bar; presenter mode stays on across a reload', async () => {
     server = createServer((req, res) => {
       res.writeHead(req.url === '/workshop.isbundle' ? 200 : 404, { 'access-control-allow-origin': '*', 'content-type': 'application/octet-stream' });
       res.end(req.url === '/workshop.isbundle' ? bundle : undefined);
@@ -173,6 +173,15 @@ describe('project bundle', () => {
     const imported = await dump(c.page);
     expect(imported.checkpoints).toEqual(original.checkpoints);
 
+    // Presenter mode for the class: Alt+P sets large type on every page, and it stays on across a reload.
+    const rootFontSize = () => c.page.evaluate(() => getComputedStyle(document.documentElement).fontSize);
+    expect(await rootFontSize()).toBe('15px');
+    await c.page.keyboard.press('Alt+KeyP');
+    await c.page.getByRole('button', { name: 'Presenter', pressed: true }).waitFor();
+    expect(await rootFontSize()).toBe('21px');
+    await c.page.reload();
+    await c.page.getByRole('button', { name: 'Presenter', pressed: true }).waitFor();
+    expect(await rootFontSize()).toBe('21px');
     expect(c.errors).toEqual([]);
   });
 });
