@@ -9,7 +9,7 @@
 //     16 + H   ...       blob bytes; blob i is bytes [offset, offset + length) of this section
 //
 // In the header a typed array is {"$blob": i} and a number JSON cannot hold (NaN, ±Infinity, as a diverged loss)
-// is {"$number": "NaN"}. Decoding checks every offset, type and record key before anything is returned, so a
+// is {"$number": "NaN"}; a record's own key that starts with "$" gets one more "$", so no data reads as a marker. Decoding checks every offset, type and record key before anything is returned, so a
 // damaged or foreign file fails here with a message and never reaches the database.
 
 export const BUNDLE_MAGIC = 'ISBUNDLE';
@@ -91,7 +91,7 @@ export function encodeBundle(bundle: Bundle): Uint8Array {
     if (Array.isArray(value)) return value.map((v, i) => replace(v, `${where}[${i}]`));
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) throw new Error(`${where} holds a ${proto.constructor?.name ?? 'non-plain object'}, which a bundle cannot carry`);
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, replace(v, `${where}.${k}`)]));
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k.startsWith('$') ? `$${k}` : k, replace(v, `${where}.${k}`)]));
   };
   const stores = Object.fromEntries(Object.entries(bundle.stores).map(([name, records]) => [name, records.map((r, i) => replace(r, `${name}[${i}]`))]));
   const header = new TextEncoder().encode(JSON.stringify({ createdAt: bundle.createdAt, stores, blobs: entries }));
@@ -129,13 +129,14 @@ export function decodeBundle(bytes: Uint8Array): Bundle {
   const revive = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(revive);
     if (!isObject(value)) return value;
-    if ('$blob' in value) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === '$blob') {
       const blob = blobs[value.$blob as number];
       if (!Number.isInteger(value.$blob) || !blob) throw new BundleError(`a record refers to blob ${String(value.$blob)}, which the file does not have`);
       return blob;
     }
-    if ('$number' in value) return Number(value.$number);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
+    if (keys.length === 1 && keys[0] === '$number') return Number(value.$number);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.startsWith('$$') ? k.slice(1) : k, revive(v)]));
   };
   const stores = emptyStores();
   for (const [name, records] of Object.entries(header.stores)) {

@@ -80,6 +80,8 @@ describe('bundle file format', () => {
   test('round-trips typed arrays, non-finite numbers and nested records', () => {
     const stores = emptyStores();
     stores.runs.push({ id: 'r', events: [{ loss: NaN }, { loss: Infinity }, { loss: -Infinity }], settings: { targets: ['q_proj'] } });
+    // Data that looks like the format's own markers stays data.
+    stores.datasets.push({ id: 'd', meta: { $blob: 0 }, other: { $number: 'NaN' }, $$deep: { $x: [1] } });
     stores.runData.push({ runId: 'r', offsets: Uint32Array.from([0, 2]), inputIds: Uint32Array.from([7, 8]), labels: Int32Array.from([-100, 8]), margins: Float32Array.from([0.5]) });
     const bytes = encodeBundle({ createdAt: 42, stores });
     expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe('ISBUNDLE');
@@ -87,6 +89,7 @@ describe('bundle file format', () => {
     const back = decodeBundle(bytes);
     expect(back.createdAt).toBe(42);
     expect(back.stores.runs).toEqual(stores.runs);
+    expect(back.stores.datasets).toEqual(stores.datasets);
     expect(back.stores.runData[0].labels).toBeInstanceOf(Int32Array);
     expect(back.stores.runData).toEqual(stores.runData);
   });
