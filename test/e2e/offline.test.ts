@@ -1,5 +1,6 @@
 // The studio offline: after the first load the service worker holds the whole build, so with the server stopped
-// every page still opens on a reload. A new build served from the same address is downloaded in the background
+// every page still opens on a reload, a dataset stored before is there, and a model cached before loads without
+// the Hub. A new build served from the same address is downloaded in the background
 // while the page is open, announced, and applied on the next load with a notice.
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -7,19 +8,27 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { routes } from '../../src/app/routes';
 import { UPDATED_NOTICE, UPDATE_WAITING_NOTICE } from '../../src/app/state/offline.svelte';
+import { startHubServer, type HubServer } from '../fakes/hub-server';
 import { openStudio, repoRoot, type Studio } from './harness';
+import { stories260K } from './ui';
+
+const repo = 'tiny-stories/stories260K';
 
 describe('offline after the first load', () => {
   let studio: Studio;
+  let hub: HubServer;
+  let hubStopped: Promise<void> | null = null;
   let newBuild: Server | null = null;
 
   beforeAll(async () => {
+    hub = await startHubServer({ repos: { [repo]: path.resolve(stories260K) } });
     studio = await openStudio();
   });
 
   afterAll(async () => {
     await new Promise((resolve) => (newBuild ? newBuild.close(resolve) : resolve(null)));
     await studio?.close();
+    await (hubStopped ?? hub?.close());
   });
 
   const mainRendered = async (route: string) => {
@@ -30,20 +39,34 @@ describe('offline after the first load', () => {
     expect(await studio.page.locator('main [role="alert"]', { hasText: 'Could not open this page' }).count()).toBe(0);
   };
 
-  test('the first load keeps the app, and with the server stopped every page opens on a reload', async () => {
+  test('the first load keeps the app; with the servers stopped every page opens on a reload, with its data and cached model', async () => {
     const { page } = studio;
     await studio.open('datasets');
     await page.getByTestId('offline-status').filter({ hasText: 'available offline' }).waitFor({ timeout: 60_000 });
     expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
 
+    // While online: a dataset goes into IndexedDB and a model from the Hub into Cache Storage.
+    await page.getByLabel('Dataset file').setInputFiles({ name: 'offline-rows.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify([{ instruction: 'Say hi.', input: '', output: 'Hi.' }])) });
+    await page.getByRole('status').filter({ hasText: 'Imported 1 row' }).waitFor();
+    await studio.open('playground');
+    await page.getByLabel('Hugging Face model id').fill(repo);
+    await page.getByLabel('Endpoint').fill(hub.url);
+    await page.getByRole('button', { name: 'Load from Hub' }).click();
+    await page.getByRole('status').filter({ hasText: `Downloaded ${repo}` }).waitFor({ timeout: 120_000 });
+
     await studio.stopServer();
-    const down = await fetch(studio.url).then(() => 'up', () => 'down');
-    expect(down).toBe('down');
+    await (hubStopped = hub.close());
+    for (const url of [studio.url, hub.url]) expect(await fetch(url).then(() => 'up', () => 'down')).toBe('down');
     for (const route of routes) {
       await page.goto(`${studio.url}#/${route.path}`);
       await page.reload();
       await mainRendered(route.path);
     }
+    await page.goto(`${studio.url}#/datasets`);
+    await page.getByText('offline-rows').first().waitFor();
+    await page.goto(`${studio.url}#/playground`);
+    await page.getByRole('button', { name: 'Load from Hub' }).click();
+    await page.getByRole('status').filter({ hasText: new RegExp(`Loaded ${repo} from the browser cache .*nothing downloaded`) }).waitFor({ timeout: 120_000 });
     expect(studio.errors).toEqual([]);
   });
 
