@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { offlinePlugin } from './src/offline/offline-plugin.ts';
 
 // Dawn in Node finds SwiftShader's Vulkan driver here when the machine has no GPU (Debian's chromium ships it).
 const swiftshaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), offlinePlugin()],
   worker: { format: 'es' },
   server: { fs: { allow: ['.', '../shared'] } },
   test: {

@@ -17,4 +17,5 @@ export const routes: Route[] = [
   { path: 'evaluate', title: 'Evaluate', load: () => import('./pages/EvaluatePage.svelte') },
   { path: 'human-eval', title: 'Human eval', load: () => import('./pages/HumanEvalPage.svelte') },
   { path: 'reports', title: 'Reports', load: () => import('./pages/ReportsPage.svelte') },
+  { path: 'workshop', title: 'Workshop', load: () => import('./pages/WorkshopPage.svelte') },
 ];

@@ -36,6 +36,8 @@ export interface Studio {
   errors: string[];
   /** Console warnings (page and workers), in order. */
   warnings: string[];
+  /** Stops the app's server (the offline test); close() still cleans up. */
+  stopServer(): Promise<void>;
   /** Opens a route, e.g. "playground", and waits for the app to render it. */
   open(route?: string): Promise<void>;
   close(): Promise<void>;
@@ -75,6 +77,7 @@ export async function openStudio(): Promise<Studio> {
   context.pages().forEach(watch);
   context.on('page', watch);
   const page = context.pages()[0] ?? (await context.newPage());
+  let serverStopped: Promise<void> | null = null;
 
   return {
     url,
@@ -86,9 +89,13 @@ export async function openStudio(): Promise<Studio> {
       await page.goto(`${url}#/${route}`);
       await page.getByRole('navigation', { name: 'Pipeline' }).waitFor();
     },
+    async stopServer() {
+      serverStopped ??= server.close();
+      await serverStopped;
+    },
     async close() {
       await context.close();
-      await server.close();
+      await (serverStopped ?? server.close());
       await rm(profile, { recursive: true, force: true });
     },
   };
