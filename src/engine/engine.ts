@@ -4,9 +4,8 @@ import { GpuContext } from '../gpu/context';
 import type { Gpu } from '../gpu/device';
 import { GpuLostError } from '../gpu/errors';
 import { NoAdapterError, NoModelError, NoTokenizerError } from './errors';
-import { rewardHeadTensor } from '../model/architecture';
-import { loadConfig, type ModelConfig } from '../model/config';
-import { NonFiniteWeightsError } from '../model/errors';
+import { checkFinite, requestExamples, requestPairs } from './request-data';
+import { loadConfig } from '../model/config';
 import { browserFiles, readBytes, readText, type ModelFiles } from '../model/files';
 import type { FileCache } from '../model/file-cache';
 import type { ModelOnGpu } from '../model/forward';
@@ -16,9 +15,8 @@ import { GpuLora, type LoraAdapter } from '../model/lora';
 import { DEFAULT_MEMORY_BUDGET, MemoryPlan, planLora, planWeights, type GpuMemoryLimits } from '../model/memory';
 import { openModelWeights, toFloat32 } from '../model/safetensors';
 import { checkWeightsMatchConfig, destroyWeights, expectedTensors, uploadWeights } from '../model/weights';
-import { alpacaExample, chatExample, type InstructionRow, type TrainExample } from '../train/data';
-import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, peftKey, peftTensorKey, type PeftFiles } from '../train/peft';
-import { pairExample, type PairExample } from '../train/pairs';
+import { alpacaExample, chatExample, type InstructionRow } from '../train/data';
+import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, type PeftFiles } from '../train/peft';
 import { planDpo, planReward, planSft, runDpo, runReward, runSft, type Checkpoint, type RunOptions, type SftResult, type TrainEvent } from '../train/run';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, tokenTexts, type TextTokenizer } from '../tokenizer/tokenizer';
@@ -68,19 +66,6 @@ interface LoadedModel extends ModelOnGpu {
   workspace: InferenceWorkspace;
   /** The resident weights, for memory plans. */
   weightPlan: MemoryPlan;
-}
-
-/** Refuses an adapter holding NaN or Inf, naming the tensor by its PEFT key. */
-function checkFinite(adapter: LoraAdapter, architecture: ModelConfig['architecture']): void {
-  const tensors = adapter.modules.flatMap((m) => [
-    [peftKey(m.layer, m.target, 'A', architecture), m.A] as const,
-    [peftKey(m.layer, m.target, 'B', architecture), m.B] as const,
-  ]);
-  if (adapter.score) tensors.push([peftTensorKey(rewardHeadTensor(architecture)), adapter.score]);
-  for (const [name, values] of tensors) {
-    const bad = values.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new NonFiniteWeightsError(name, 'the adapter', bad, 'Load a different adapter, or retrain it with a lower learning rate.');
-  }
 }
 
 export class Engine implements EngineApi {
@@ -203,19 +188,19 @@ export class Engine implements EngineApi {
   /** The GPU memory an SFT run of `request` will hold, planned from its largest batch over every epoch. */
   async planTraining(request: TrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
-    const { examples } = this.trainExamples(model, request);
+    const { examples } = requestExamples(() => this.requireTokenizer(model), request);
     return this.report(model, planSft(model.config, examples, request.settings, this.padId()));
   }
 
   async planRewardTraining(request: RewardTrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
-    const { pairs } = this.trainPairs(model, request.data, request.maxLen, request.settings.margin);
+    const { pairs } = requestPairs(() => this.requireTokenizer(model), request.data, request.maxLen, request.settings.margin);
     return this.report(model, planReward(model.config, pairs, request.settings, this.padId()));
   }
 
   async trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
-    const { examples, truncated } = this.trainExamples(model, request);
+    const { examples, truncated } = requestExamples(() => this.requireTokenizer(model), request);
     const result = await this.train(model, request.resume, onEvent, onCheckpoint, (options) => runSft(model, examples, request.settings, options));
     await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
     return { ...result, truncated };
@@ -223,7 +208,7 @@ export class Engine implements EngineApi {
 
   async trainReward(request: RewardTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
-    const { pairs, truncated } = this.trainPairs(model, request.data, request.maxLen, request.settings.margin);
+    const { pairs, truncated } = requestPairs(() => this.requireTokenizer(model), request.data, request.maxLen, request.settings.margin);
     const result = await this.train(model, request.resume, onEvent, onCheckpoint, (options) => runReward(model, pairs, request.settings, options));
     await this.setAdapter(request.slot ?? REWARD_SLOT, result.adapter);
     return { ...result, truncated };
@@ -231,13 +216,13 @@ export class Engine implements EngineApi {
 
   async planDpoTraining(request: DpoTrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
-    const { pairs } = this.trainPairs(model, request.data, request.maxLen, false);
+    const { pairs } = requestPairs(() => this.requireTokenizer(model), request.data, request.maxLen, false);
     return this.report(model, planDpo(model.config, pairs, request.settings, this.padId(), request.start));
   }
 
   async trainDpo(request: DpoTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
     const model = this.loaded();
-    const { pairs, truncated } = this.trainPairs(model, request.data, request.maxLen, false);
+    const { pairs, truncated } = requestPairs(() => this.requireTokenizer(model), request.data, request.maxLen, false);
     const result = await this.train(model, request.resume, onEvent, onCheckpoint, (options) => runDpo(model, pairs, request.settings, { ...options, start: request.start }));
     await this.setAdapter(request.slot ?? POLICY_SLOT, result.adapter);
     return { ...result, truncated };
@@ -420,31 +405,6 @@ export class Engine implements EngineApi {
     if (this.gpu) (await this.gpu).gpu.device.destroy();
     this.gpu = null;
     this.disposing = false;
-  }
-
-  private trainExamples(model: LoadedModel, request: TrainRequest): { examples: TrainExample[]; truncated: number } {
-    if ('examples' in request.data) return { examples: request.data.examples, truncated: 0 };
-    const tokenizer = this.requireTokenizer(model);
-    const make = request.data.format === 'chat' ? chatExample : alpacaExample;
-    let truncated = 0;
-    const examples = request.data.rows.map((row) => {
-      const made = make(tokenizer, row, { maxLen: request.maxLen, trainOnInputs: request.trainOnInputs });
-      if (made.truncated) truncated++;
-      return made.example;
-    });
-    return { examples, truncated };
-  }
-
-  private trainPairs(model: LoadedModel, data: RewardTrainRequest['data'], maxLen: number, margins: boolean): { pairs: PairExample[]; truncated: number } {
-    if ('pairs' in data) return { pairs: data.pairs, truncated: 0 };
-    const tokenizer = this.requireTokenizer(model);
-    let truncated = 0;
-    const pairs = data.rows.map((row) => {
-      const made = pairExample(tokenizer, row, data.format, { maxLen, trainOnInputs: false, margins });
-      if (made.truncated) truncated++;
-      return made.example;
-    });
-    return { pairs, truncated };
   }
 
   /** A run's plan on top of what the model holds, as the UI shows it. */
