@@ -30,3 +30,30 @@ export function expectGradient(name: string, x: Float32Array, analytic: Float32A
   // A check of all-zero gradients against all-zero differences proves nothing.
   expect(nonzero, `${name}: too few nonzero gradients`).toBeGreaterThan(x.length / 4);
 }
+
+/**
+ * For the GPU trainers: central differences of an async `loss` in the largest-gradient entry of each chosen tensor
+ * (`tensors` lists a copy's tensors in the order of `grads`), against that entry of `grads`.
+ */
+export async function expectLargestEntryGradients<X>(
+  value: X,
+  tensors: (x: X) => Float32Array[],
+  grads: Float32Array[],
+  which: number[],
+  loss: (x: X) => Promise<number>,
+  eps = 1e-2,
+): Promise<void> {
+  for (const t of which) {
+    const grad = grads[t];
+    let k = 0;
+    for (let j = 1; j < grad.length; j++) if (Math.abs(grad[j]) > Math.abs(grad[k])) k = j;
+    const nudged = (delta: number): X => {
+      const copy = structuredClone(value);
+      tensors(copy)[t][k] += delta;
+      return copy;
+    };
+    const numeric = ((await loss(nudged(eps))) - (await loss(nudged(-eps)))) / (2 * eps);
+    expect(grad[k], `tensor ${t} has no gradient`).not.toBe(0);
+    expect(Math.abs(numeric - grad[k]), `tensor ${t}[${k}]: ${grad[k]} vs ${numeric}`).toBeLessThan(0.02 * Math.abs(numeric) + 2e-3);
+  }
+}
