@@ -18,8 +18,17 @@ export interface GpuStats {
   bytesRead: number;
 }
 
+/** One recorded dispatch: what the bench's profile replays on its own. */
+export interface Dispatch {
+  kind: 'dispatch';
+  pipeline: GPUComputePipeline;
+  buffers: GPUBuffer[];
+  params: ArrayBuffer;
+  grid: [number, number, number];
+}
+
 type Command =
-  | { kind: 'dispatch'; pipeline: GPUComputePipeline; buffers: GPUBuffer[]; params: ArrayBuffer; grid: [number, number, number] }
+  | Dispatch
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'clear'; buffer: GPUBuffer };
 
@@ -60,6 +69,8 @@ export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private commands: Command[] = [];
   private uniformArena: GPUBuffer | null = null;
+  /** While set, every submitted dispatch is also kept here (the bench profiles a step by replaying them). */
+  recording: Dispatch[] | null = null;
 
   constructor(readonly device: GPUDevice, readonly shaderF16: boolean) {}
 
@@ -131,6 +142,7 @@ export class GpuContext {
     const commands = this.commands;
     this.commands = [];
     const dispatches = commands.filter((c) => c.kind === 'dispatch');
+    this.recording?.push(...dispatches);
     const arena = this.arena(dispatches.length * UNIFORM_SLOT);
     if (dispatches.length) {
       const staging = new Uint8Array(dispatches.length * UNIFORM_SLOT);

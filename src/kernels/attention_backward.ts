@@ -1,12 +1,14 @@
 // Backward of causal self-attention for training (keys 0..t of the same rows, no KV cache), with grouped-query
-// heads, as two single-owner passes: per query row (dq, and the softmax statistics), then per key row (dk, dv,
-// summed over the query heads that share the key/value head). Scale 1 / sqrt(HS).
+// heads, as two single-owner passes: per block of queries (dq, and the softmax statistics), then per block of
+// keys (dk, dv, summed over the query heads that share the key/value head). Scale 1 / sqrt(HS).
 import { type GpuContext, Params } from '../gpu/context';
 import queryCode from '../../shaders/attention_backward_query.wgsl?raw';
 import keyValueCode from '../../shaders/attention_backward_keyvalue.wgsl?raw';
-import { headLanes, sizedPipeline } from './shader';
+import { checkHeads, queryBlock, tileRows } from './attention';
+import { grid2, specializedPipeline } from './shader';
 
-const HS_MAX = 256; // head dims held in workgroup memory by both shaders
+/** Keys per workgroup of the key/value pass. */
+const KEY_BLOCK = 64;
 
 /**
  * dq (B, T, NH*HS), dk and dv (B, T, NKV*HS) += the gradients of causal attention for dout (B, T, NH*HS),
@@ -29,10 +31,13 @@ export function attentionBackward(
   NKV: number,
   HS: number,
 ): void {
-  if (HS > HS_MAX) throw new RangeError(`attention backward supports head dims up to ${HS_MAX}, got ${HS}: this model is not supported for training`);
-  if (NH % NKV !== 0) throw new RangeError(`query heads (${NH}) must be a multiple of key/value heads (${NKV})`);
-  const params = new Params().u32(T).u32(NH).u32(NKV).u32(HS).f32(1 / Math.sqrt(HS));
-  const lanes = headLanes(HS);
-  ctx.dispatch(sizedPipeline(ctx, 'attention_backward_query', queryCode, lanes), [dq, stats, dout, q, k, v], params, [T, B * NH]);
-  ctx.dispatch(sizedPipeline(ctx, 'attention_backward_keyvalue', keyValueCode, lanes), [dk, dv, stats, dout, q, k, v], params, [T, B * NKV]);
+  checkHeads(NH, NKV, HS);
+  const GROUP = NH / NKV;
+  const params = new Params().u32(B).u32(T).u32(NH).u32(NKV);
+  const BQ = queryBlock(T, GROUP);
+  const query = specializedPipeline(ctx, 'attention_backward_query', queryCode, { HS, GROUP, BQ, BK: tileRows(HS), WG: BQ * GROUP });
+  ctx.dispatch(query, [dq, stats, dout, q, k, v], params, grid2(B * NKV * Math.ceil(T / BQ)));
+  const keys = Math.min(KEY_BLOCK, T);
+  const keyValue = specializedPipeline(ctx, 'attention_backward_keyvalue', keyValueCode, { HS, GROUP, TQ: tileRows(GROUP * HS), WG: keys });
+  ctx.dispatch(keyValue, [dk, dv, stats, dout, q, k, v], params, grid2(B * NKV * Math.ceil(T / keys)));
 }

@@ -34,14 +34,26 @@ export function sizedPipeline(ctx: GpuContext, label: string, code: string, lane
   return ctx.pipeline(`${label}_wg${lanes}`, sized);
 }
 
+/**
+ * `code` with module constants fixed for one launch shape: each `const NAME = <n>u;` named in `values` takes its
+ * value, and `@workgroup_size` follows WG. Sizes that are constants let the shader keep per-lane arrays (a head's
+ * vector) in registers and size its workgroup tiles exactly.
+ */
+export function specializedPipeline(ctx: GpuContext, label: string, code: string, values: Record<string, number>): GPUComputePipeline {
+  let sized = code;
+  for (const [name, value] of Object.entries(values)) {
+    const declaration = new RegExp(`const ${name} = \\d+u;`);
+    if (!declaration.test(sized)) throw new Error(`shader ${label} must declare 'const ${name} = <n>u;'`);
+    sized = sized.replace(declaration, `const ${name} = ${value}u;`);
+  }
+  if (values.WG !== undefined) sized = sized.replace(/@workgroup_size\(\d+\)/, `@workgroup_size(${values.WG})`);
+  const key = Object.entries(values).map(([name, value]) => `${name}${value}`).join('_');
+  return ctx.pipeline(`${label}_${key}`, sized);
+}
+
 /** Lanes for a row `width` wide: its next power of two, from 32 (a warp) up to `max`. */
 export function rowLanes(width: number, max = 256): number {
   return Math.min(max, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(width, 1)))));
-}
-
-/** Lanes for the attention kernels, whose lanes own four head dims each: a warp where that covers the head. */
-export function headLanes(HS: number): number {
-  return HS <= 4 * 32 ? 32 : 64;
 }
 
 const MAX_GROUPS = 65535; // maxComputeWorkgroupsPerDimension on every adapter

@@ -5,14 +5,17 @@ import { expectAllClose, randn, seeded } from '../util';
 import { testContext } from './harness';
 
 describe('attention_backward', () => {
-  // T = 67 runs past one slice of keys and queries; HS = 72 past one dimension per thread; HS = 130 takes the
-  // 64-lane shaders (32 lanes cover heads up to 128).
+  // Odd head dims (2, 5, 72, 130) and T = 67 past a block of keys.
   test.each([
     { B: 1, T: 1, NH: 1, NKV: 1, HS: 2 },
     { B: 2, T: 7, NH: 6, NKV: 2, HS: 5 },
     { B: 1, T: 67, NH: 3, NKV: 1, HS: 72 },
     { B: 3, T: 13, NH: 4, NKV: 4, HS: 16 },
     { B: 1, T: 9, NH: 2, NKV: 1, HS: 130 },
+    // T past a block of queries (32 for a group of 2) and of keys (64); head dims 8 / 64 / 128; a GQA group of 3.
+    { B: 2, T: 70, NH: 4, NKV: 2, HS: 8 },
+    { B: 1, T: 21, NH: 6, NKV: 2, HS: 64 },
+    { B: 1, T: 11, NH: 2, NKV: 2, HS: 128 },
   ])('accumulates like its CPU twin %o', async ({ B, T, NH, NKV, HS }) => {
     const ctx = await testContext();
     const rng = seeded(B * 100 + T);

@@ -13,6 +13,10 @@ describe('attention_forward', () => {
     { B: 2, T: 3, NH: 2, NKV: 1, HS: 128, S: 300, start: 290, validFrom: [0, 5] }, // five tiles of 64 slots
     // Left padding longer than a query's position: queries 0 and 1 of row 1 attend nothing and give zeros.
     { B: 2, T: 4, NH: 3, NKV: 3, HS: 7, S: 4, start: 0, validFrom: [0, 2] },
+    // Blocks of queries: T past a block, head dims 8 / 64 / 128, GQA groups of 2 and 3, a prefill after cached slots.
+    { B: 2, T: 70, NH: 4, NKV: 2, HS: 8, S: 70, start: 0, validFrom: [0, 9] },
+    { B: 1, T: 37, NH: 6, NKV: 2, HS: 64, S: 45, start: 5, validFrom: [2] },
+    { B: 2, T: 1, NH: 4, NKV: 1, HS: 128, S: 40, start: 39, validFrom: [0, 3] },
   ];
   test.each(shapes)('matches its CPU twin %o', async ({ B, T, NH, NKV, HS, S, start, validFrom }) => {
     const ctx = await testContext();
