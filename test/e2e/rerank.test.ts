@@ -177,6 +177,8 @@ describe('Rerank page', () => {
 
     const versus = page.getByRole('region', { name: 'Baseline beside the top-1' });
     const top = shown[0].sample;
+    // Answers render as markdown; the raw view shows exactly what the model wrote.
+    for (const toggle of await page.getByLabel('Raw text').all()) await toggle.check();
     expect(await versus.getByRole('article', { name: 'Baseline (sample 1)' }).locator('output').textContent()).toBe(engine.texts[0]);
     expect(await versus.getByRole('article', { name: `Top-1 (sample ${top})` }).locator('output').textContent()).toBe(engine.texts[top - 1]);
     const baselineRank = shown.findIndex((s) => s.sample === 1) + 1;
