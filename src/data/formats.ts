@@ -2,6 +2,7 @@
 // its first row names, all of them, before anything is stored: one bad row rejects the whole file, and the
 // error says which row and why.
 import { z } from 'zod';
+import { looksLikeScoreFile } from '../eval/score-file';
 import type { FormatId, Row, Turn } from './types';
 
 /** Rows larger than this are refused: no instruction dataset has them, a wrong file does. */
@@ -154,6 +155,7 @@ export function parseDataset(source: string): ParsedDataset {
   if (container === 'jsonl' && body[start] !== '{') {
     throw new ImportError(0, 'expected a JSON array of rows or JSON Lines (one object per line)');
   }
+  if (container === 'jsonl') refuseScoreFile(body);
   const raw = container === 'json' ? jsonArrayRows(body) : jsonLinesRows(body);
   if (!raw.length) throw new ImportError(0, 'the file has no rows');
   for (const r of raw) {
@@ -180,6 +182,19 @@ export function parseDataset(source: string): ParsedDataset {
     rows[i] = (fmt.toRow as (v: unknown) => Row)(parsed.data);
   }
   return { format: fmt.id, container, rows };
+}
+
+/** The paper's score file is one JSON object of score lists: not rows, but Reports draws it. */
+function refuseScoreFile(body: string): void {
+  let whole: unknown;
+  try {
+    whole = JSON.parse(body);
+  } catch {
+    return; // JSON Lines, or broken: the row parser names the line
+  }
+  if (looksLikeScoreFile(whole)) {
+    throw new ImportError(0, `this is a score file (GPT-4's scores per model: ${Object.keys(whole).join(', ')}; no texts), not a dataset: open it on the Reports page under “GPT-4 feedback scores”`);
+  }
 }
 
 /** Total characters of every string in a value: the row-size test, without re-serializing. */

@@ -8,6 +8,7 @@ import type { JudgePromptId } from './judge-prompts';
 import type { Verdict } from './judge';
 import type { RankingTag } from './ranking';
 import type { RougeReport } from './rouge-report';
+import type { ScoreDistribution } from './score-file';
 
 export interface EvalSetRecord {
   id: string;
@@ -58,6 +59,14 @@ export interface RougeRunRecord {
   report: RougeReport;
 }
 
+/** A score file (the paper's gpt4_llm_cmp_data_scores.json or one like it), kept as its distributions. */
+export interface ScoreFileRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  models: ScoreDistribution[];
+}
+
 export interface EvalDB extends DBSchema {
   evalSets: { key: string; value: EvalSetRecord };
   answerSets: { key: string; value: AnswerSetRecord };
@@ -68,6 +77,7 @@ export interface EvalDB extends DBSchema {
   hhhRatings: { key: [string, string, string]; value: HhhRating };
   /** Where each rater is in each session: keyed by [sessionId, rater]. */
   hhhProgress: { key: [string, string]; value: { sessionId: string; rater: string; index: number } };
+  scoreFiles: { key: string; value: ScoreFileRecord };
 }
 
 export const EVAL_DB_NAME = 'instruct-studio-eval';
@@ -82,6 +92,9 @@ const migrations: ((db: IDBPDatabase<EvalDB>) => void)[] = [
     db.createObjectStore('hhhSessions', { keyPath: 'id' });
     db.createObjectStore('hhhRatings', { keyPath: ['sessionId', 'rater', 'itemId'] });
     db.createObjectStore('hhhProgress', { keyPath: ['sessionId', 'rater'] });
+  },
+  (db) => {
+    db.createObjectStore('scoreFiles', { keyPath: 'id' });
   },
 ];
 
@@ -143,6 +156,16 @@ export class EvalStore {
   }
   async deleteRougeRun(id: string): Promise<void> {
     await this.db.delete('rougeRuns', id);
+  }
+
+  async scoreFiles(): Promise<ScoreFileRecord[]> {
+    return newest(await this.db.getAll('scoreFiles'));
+  }
+  async putScoreFile(record: ScoreFileRecord): Promise<void> {
+    await this.db.put('scoreFiles', record);
+  }
+  async deleteScoreFile(id: string): Promise<void> {
+    await this.db.delete('scoreFiles', id);
   }
 
   async sessions(): Promise<HhhSession[]> {

@@ -10,8 +10,9 @@ import { alignAnswers, evalItemsFromRows, parseAnswerSet, parseEvalSet, type Eva
 import { Judge, judgeTasks, summarize, type JudgeSummary, type JudgeTask, type Verdict, type VerdictCache } from '../../eval/judge';
 import type { JudgePromptId } from '../../eval/judge-prompts';
 import { parseReferenceSet, rougeReport } from '../../eval/rouge-report';
+import { parseScoreFile } from '../../eval/score-file';
 import {
-  EvalStore, type AnswerSetRecord, type EvalSetRecord, type JudgeRunRecord, type RougeRunRecord,
+  EvalStore, type AnswerSetRecord, type EvalSetRecord, type JudgeRunRecord, type RougeRunRecord, type ScoreFileRecord,
 } from '../../eval/store';
 import { normalizeBaseURL, OPENAI_BASE_URL, TeacherClient } from '../../teacher/client';
 import { IdbJobStore } from '../../teacher/idb-store';
@@ -49,6 +50,7 @@ export class EvalState {
   answerSets = $state.raw<AnswerSetRecord[]>([]);
   judgeRuns = $state.raw<JudgeRunRecord[]>([]);
   rougeRuns = $state.raw<RougeRunRecord[]>([]);
+  scoreFiles = $state.raw<ScoreFileRecord[]>([]);
   /** Stored datasets that can become eval sets. */
   datasets = $state.raw<DatasetMeta[]>([]);
   judgeForm = $state<JudgeForm>({
@@ -102,8 +104,8 @@ export class EvalState {
 
   async refresh(): Promise<void> {
     const store = await this.store();
-    [this.evalSets, this.answerSets, this.judgeRuns, this.rougeRuns] = await Promise.all([
-      store.evalSets(), store.answerSets(), store.judgeRuns(), store.rougeRuns(),
+    [this.evalSets, this.answerSets, this.judgeRuns, this.rougeRuns, this.scoreFiles] = await Promise.all([
+      store.evalSets(), store.answerSets(), store.judgeRuns(), store.rougeRuns(), store.scoreFiles(),
     ]);
     const datasets = await new DatasetStore(await sharedStudioDB()).list();
     this.datasets = datasets.filter((d) => QUESTION_FORMATS.has(d.format));
@@ -143,6 +145,23 @@ export class EvalState {
       await store.putAnswerSet({ id: crypto.randomUUID(), name: label, origin: { kind: 'file', name: file.name }, rows, createdAt: Date.now() });
       await this.refresh();
       this.notice = `Imported ${rows.length} answers as “${label}”.`;
+    });
+  }
+
+  /** The paper's score file (scores per model, no texts), kept as its distributions for Reports. */
+  async importScoreFile(file: File): Promise<void> {
+    await this.task(`Reading ${file.name}…`, async (store) => {
+      const models = parseScoreFile(await file.text());
+      await store.putScoreFile({ id: crypto.randomUUID(), name: stem(file.name), models, createdAt: Date.now() });
+      await this.refresh();
+      this.notice = `Read the scores of ${models.length} model${models.length === 1 ? '' : 's'} from “${file.name}”.`;
+    });
+  }
+
+  async deleteScoreFile(id: string): Promise<void> {
+    await this.task('Deleting…', async (store) => {
+      await store.deleteScoreFile(id);
+      await this.refresh();
     });
   }
 
