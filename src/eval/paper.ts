@@ -117,16 +117,26 @@ export const PAPER_JUDGE_FIGURES: readonly PaperJudgeFigure[] = [
   },
 ];
 
-/** The figure a user's judge run against `opponent` is best read beside: the paper's runs against the same model. */
-export function paperFigureFor(opponent: string): PaperJudgeFigure {
-  const id = /gpt-?3\.5|chatgpt/i.test(opponent) ? 'all-vs-chatgpt' : 'all-vs-gpt4';
-  return PAPER_JUDGE_FIGURES.find((f) => f.id === id)!;
+/**
+ * The paper's opponent a model or answer set name stands for: ChatGPT (gpt-3.5-turbo) or GPT-4 (not GPT-4o,
+ * GPT-4 Turbo or LLaMA-GPT4), or null for any other model, which the paper never judged against.
+ */
+export function paperOpponent(name: string): 'ChatGPT' | 'GPT-4' | null {
+  if (/(?<![a-z0-9-])(chatgpt|gpt-?3\.5|gpt-?35)(?![a-z0-9.])/i.test(name)) return 'ChatGPT';
+  if (/(?<![a-z0-9-])gpt-?4(?![a-z0-9.]|-(turbo|mini|vision|o)\b)/i.test(name)) return 'GPT-4';
+  return null;
 }
 
-/** The paper's ranking-group chart against the same kind of opponent (ChatGPT or GPT-4). */
-export function paperRankingFigureFor(opponent: string): PaperJudgeFigure {
-  const id = /gpt-?3\.5|chatgpt/i.test(opponent) ? 'ranked-vs-chatgpt' : 'ranked-vs-gpt4';
-  return PAPER_JUDGE_FIGURES.find((f) => f.id === id)!;
+/** The paper's chart of runs against the same opponent as `opponent` (ChatGPT or GPT-4), or null when it has none. */
+export function paperFigureFor(opponent: string): PaperJudgeFigure | null {
+  const same = paperOpponent(opponent);
+  return same ? PAPER_JUDGE_FIGURES.find((f) => f.id === (same === 'ChatGPT' ? 'all-vs-chatgpt' : 'all-vs-gpt4'))! : null;
+}
+
+/** The paper's ranking-group chart against the same opponent (ChatGPT or GPT-4), or null when it has none. */
+export function paperRankingFigureFor(opponent: string): PaperJudgeFigure | null {
+  const same = paperOpponent(opponent);
+  return same ? PAPER_JUDGE_FIGURES.find((f) => f.id === (same === 'ChatGPT' ? 'ranked-vs-chatgpt' : 'ranked-vs-gpt4'))! : null;
 }
 
 export interface PaperHhhFigure {

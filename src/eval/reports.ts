@@ -26,6 +26,9 @@ export interface JudgeRow {
   summary: JudgeSummary;
   /** Set when A (or else B) is a ranking group. */
   ranking: JudgeRanking | null;
+  /** The model behind B: the API model that wrote its answers, else its label. The paper's series go beside
+   * a run only when this is the paper's opponent (ChatGPT or GPT-4). */
+  bModel: string;
 }
 
 /** One row per judge run; `answerSets` (the stored ones) tell which runs judged a ranking group. */
@@ -38,8 +41,13 @@ export function judgeRows(runs: readonly JudgeRunRecord[], answerSets: readonly 
     }
     return null;
   };
+  const modelOf = (id: string, label: string) => {
+    const origin = byId.get(id)?.origin;
+    return origin?.kind === 'api' ? origin.model : label;
+  };
   return runs.map((r) => ({
     run: r.name, a: r.labels.a, b: r.labels.b, judge: r.model, prompt: r.prompt, summary: summarize(r.verdicts), ranking: rankingIn(r),
+    bModel: modelOf(r.answerSets.b, r.labels.b),
   }));
 }
 
@@ -60,7 +68,8 @@ export interface RankingFigure {
   model: string;
   opponent: string;
   rows: RankingFigureRow[];
-  paper: PaperJudgeFigure;
+  /** The paper's groups against the same opponent; null when the opponent is neither ChatGPT nor GPT-4. */
+  paper: PaperJudgeFigure | null;
 }
 
 export function rankingGroupName(group: RankingGroup): string {
@@ -97,7 +106,7 @@ export function rankingCsv(figures: readonly RankingFigure[], withPaper: boolean
   const head = ['model', 'opponent', 'group', 'source', 'a_total', 'b_total', 'ratio', 'run'];
   return toCsv([head, ...figures.flatMap((f) => [
     ...f.rows.map((r) => [f.model, f.opponent, groupLabel(r.group), 'run', r.a, r.b, round(r.b > 0 ? r.a / r.b : null), r.run]),
-    ...(withPaper ? f.paper.rows.map((p) => ['LLaMA-GPT4 (7B)', f.paper.opponent, paperGroupLabel(p.model), 'paper', p.a, p.b, round(p.a / p.b), f.paper.title]) : []),
+    ...(withPaper && f.paper ? f.paper.rows.map((p) => ['LLaMA-GPT4 (7B)', f.paper!.opponent, paperGroupLabel(p.model), 'paper', p.a, p.b, round(p.a / p.b), f.paper!.title]) : []),
   ])]);
 }
 

@@ -62,6 +62,7 @@ describe('evaluation pages', () => {
     // A is better on odd questions, B on even ones, except question 10 (a tie).
     await writeFile(file('model-a.jsonl'), ids.map((id) => JSON.stringify({ question_id: id, text: `A's answer to ${id}. [quality ${id === 10 ? 6 : id % 2 ? 8 : 5}]` })).join('\n'));
     await writeFile(file('model-b.jsonl'), ids.map((id) => JSON.stringify({ question_id: id, text: `B's answer to ${id}. [quality ${id === 10 ? 6 : id % 2 ? 5 : 7}]` })).join('\n'));
+    await writeFile(file('garbled.jsonl'), ids.map((id) => JSON.stringify({ question_id: id, text: `G ${id} [garble]` })).join('\n'));
     await writeFile(file('refs.jsonl'), [
       { id: 'u1', text: 'yes' }, { id: 'u2', text: 'the cat sat down' }, { id: 'u3', text: 'one two three four five six seven' },
       { id: 'u4', text: 'a b c d e f g h i j k l' },
@@ -207,15 +208,39 @@ describe('evaluation pages', () => {
     const mine = chart.filter({ hasText: 'Relative score against Model B' });
     await mine.waitFor();
     expect(await mine.innerText()).toMatch(/Relative score against Model B[\s\S]*Model A[\s\S]*66 : 59 = 112%/);
-    // The paper's eight chatbots against GPT-4 sit beside the run, hatched and marked.
-    expect(await mine.innerText()).toMatch(/LLaMA-GPT4 \(7B\) vs GPT-4[\s\S]*606 : 726\.5 = 83%/);
-    expect(await mine.locator('[data-reference="true"]').count()).toBe(8);
+    // Model B is neither ChatGPT nor GPT-4: the paper's series are not drawn beside it, and a note says why.
+    expect(await mine.locator('[data-reference="true"]').count()).toBe(0);
+    expect(await report.getByTestId('no-paper-opponent').innerText()).toMatch(/ChatGPT and GPT-4 only; Model B is neither/);
     // Any of the paper's Figure 4-5 charts on its own: the reward-model ranking groups against ChatGPT.
     await report.getByLabel("The paper's chart").selectOption({ label: 'Figure 4 · LLaMA-GPT4 answers ranked by the reward model, against ChatGPT' });
     expect(await chart.last().innerText()).toMatch(/Group 1[\s\S]*624 : 667 = 94%[\s\S]*B \(one answer\)[\s\S]*609 : 666\.5 = 91%/);
     await report.getByLabel("the paper's series").uncheck();
     await expect.poll(() => chart.count()).toBe(1);
-    expect(await mine.locator('[data-reference="true"]').count()).toBe(0);
+    expect(await report.getByTestId('no-paper-opponent').count()).toBe(0);
+    await report.getByLabel("the paper's series").check();
+
+    // Against answers named gpt-4, the paper's eight chatbots against GPT-4 sit beside the run, hatched and marked;
+    // a run whose verdicts could not be read says so instead of drawing an empty chart.
+    await studio.open('evaluate');
+    for (const [name, f] of [['gpt-4', 'model-b.jsonl'], ['Garbled', 'garbled.jsonl']]) {
+      await page.getByLabel('Answer set name').fill(name);
+      await page.getByLabel('Answer file').setInputFiles(file(f));
+      await page.getByText(`Imported ${N} answers as “${name}”.`).waitFor();
+    }
+    for (const [name, a] of [['A vs gpt-4', 'Model A'], ['Garbled vs gpt-4', 'Garbled']]) {
+      await panel.getByLabel('Name').fill(name);
+      await panel.getByLabel('Model A').selectOption({ label: a });
+      await panel.getByLabel('Opponent B').selectOption({ label: 'gpt-4' });
+      await panel.getByRole('button', { name: 'Judge in both orders' }).click();
+      await page.getByText(name === 'Garbled vs gpt-4' ? /^Judged 0 questions/ : /^Judged 10 questions/).waitFor({ timeout: 60_000 });
+    }
+    await studio.open('reports');
+    const vsGpt4 = chart.filter({ hasText: 'Relative score against gpt-4' });
+    await vsGpt4.waitFor();
+    expect(await vsGpt4.innerText()).toMatch(/LLaMA-GPT4 \(7B\) vs GPT-4[\s\S]*606 : 726\.5 = 83%/);
+    expect(await vsGpt4.locator('[data-reference="true"]').count()).toBe(8);
+    expect(await vsGpt4.innerText()).not.toContain('Garbled');
+    expect(await report.getByTestId('judge-unread').innerText()).toMatch(/“Garbled vs gpt-4” has no question judged in both orders yet \(20 unreadable verdicts/);
     expect(studio.errors).toEqual([]);
   });
 

@@ -45,10 +45,13 @@ describe('the paper judge and human-rating figures', () => {
   });
 
   test('a run against ChatGPT / GPT-3.5 reads beside the ChatGPT figure, anything else beside GPT-4', () => {
-    expect(paperFigureFor('gpt-3.5-turbo').id).toBe('all-vs-chatgpt');
-    expect(paperFigureFor('ChatGPT answers').id).toBe('all-vs-chatgpt');
-    expect(paperFigureFor('gpt-4').id).toBe('all-vs-gpt4');
-    expect(paperFigureFor('my base model').id).toBe('all-vs-gpt4');
+    expect(paperFigureFor('gpt-3.5-turbo')?.id).toBe('all-vs-chatgpt');
+    expect(paperFigureFor('ChatGPT answers')?.id).toBe('all-vs-chatgpt');
+    expect(paperFigureFor('answer_gpt35')?.id).toBe('all-vs-chatgpt');
+    expect(paperFigureFor('gpt-4')?.id).toBe('all-vs-gpt4');
+    expect(paperFigureFor('gpt-4-0613')?.id).toBe('all-vs-gpt4');
+    // Any other opponent has no paper series beside it: not "ModelB", not GPT-4o or Turbo, not LLaMA-GPT4.
+    for (const other of ['my base model', 'ModelB', 'gpt-4o', 'gpt-4-turbo', 'gpt-4.1', 'LLaMA-GPT4']) expect(paperFigureFor(other)).toBeNull();
   });
 
   test('Figure 3 shares add up to one per criterion', () => {

@@ -149,7 +149,7 @@ describe('ranking charts in Reports', () => {
     const rows = judgeRows(runs, sets);
     expect(rows.map((r) => r.ranking && `${r.ranking.side}:${r.ranking.group}`)).toEqual(['a:1', 'a:B', 'a:2', 'a:1', 'b:1', 'a:1', null]);
     const figures = rankingFigures(rows);
-    expect(figures.map((f) => [f.model, f.opponent, f.paper.id, f.rows.map((r) => [r.label, r.a, r.b])])).toEqual([
+    expect(figures.map((f) => [f.model, f.opponent, f.paper?.id, f.rows.map((r) => [r.label, r.a, r.b])])).toEqual([
       ['tiny', 'ChatGPT', 'ranked-vs-chatgpt', [['Group 1 (R1)', 9, 8], ['Group 2 (R2)', 5, 8], ['B (one answer)', 6, 8]]],
       // Judged on the B side: the totals are turned round so the group's come first.
       ['tiny', 'GPT-4', 'ranked-vs-gpt4', [['Group 1 (R1)', 7, 9]]],
@@ -175,9 +175,10 @@ describe('ranking charts in Reports', () => {
   });
 
   test('the paper\'s ranking chart for an opponent', () => {
-    expect(paperRankingFigureFor('gpt-3.5-turbo').id).toBe('ranked-vs-chatgpt');
-    expect(paperRankingFigureFor('ChatGPT answers').id).toBe('ranked-vs-chatgpt');
-    expect(paperRankingFigureFor('GPT-4').id).toBe('ranked-vs-gpt4');
+    expect(paperRankingFigureFor('gpt-3.5-turbo')?.id).toBe('ranked-vs-chatgpt');
+    expect(paperRankingFigureFor('ChatGPT answers')?.id).toBe('ranked-vs-chatgpt');
+    expect(paperRankingFigureFor('GPT-4')?.id).toBe('ranked-vs-gpt4');
+    expect(paperRankingFigureFor('ModelB')).toBeNull();
     // Figure 4a/b as the issue quotes them: B 609 : 666.5 -> R1 624 : 667 against ChatGPT; 606 : 726.5 -> 631 : 722.5 against GPT-4.
     const byId = (id: string) => PAPER_JUDGE_FIGURES.find((f) => f.id === id)!.rows;
     expect(byId('ranked-vs-chatgpt').map((r) => [r.model, r.a, r.b]).filter(([m]) => m === 'Group 1' || String(m).startsWith('B'))).toEqual([['Group 1', 624, 667], ['B (one answer)', 609, 666.5]]);
