@@ -124,14 +124,49 @@ export function wordCount(text: string): number {
   return cjk + (rest ? rest.split(/\s+/).length : 0);
 }
 
+const HAN = /\p{Script=Han}/gu;
+
+/** True when most of the texts' letters are Chinese characters (a sample of up to 200 texts is read). */
+export function isChinese(texts: readonly string[]): boolean {
+  let han = 0, letters = 0;
+  for (const t of texts.slice(0, 200)) {
+    han += t.match(HAN)?.length ?? 0;
+    letters += t.match(/[\p{L}]/gu)?.length ?? 0;
+  }
+  return letters > 0 && han / letters > 0.5;
+}
+
+/** What a length counts: words (English), or characters (Chinese, which has no spaces between words). */
+export type LengthUnit = 'words' | 'characters';
+
+/** Length of a text in the unit: characters are every non-space character. */
+export function textLength(text: string, unit: LengthUnit): number {
+  return unit === 'characters' ? text.replace(/\s+/g, '').length : wordCount(text);
+}
+
 export interface Histogram {
+  /** What the lengths count; `mixed` when Chinese and other datasets share the axis (a Chinese character is a word). */
+  unit: LengthUnit | 'mixed';
   /** Bin edges: bin k holds lengths in [edges[k], edges[k+1]); the last bin also holds everything above. */
   edges: number[];
   series: { name: string; counts: number[]; total: number; mean: number }[];
 }
 
+/**
+ * Output lengths of several datasets on the same bins: in characters when all are Chinese, in words when none
+ * is, and in words with each Chinese character as one when they mix.
+ */
+export function outputLengths(sets: readonly { name: string; outputs: readonly string[] }[], bins = 20): Histogram {
+  const chinese = sets.map((s) => isChinese(s.outputs));
+  const unit = chinese.every(Boolean) ? 'characters' : chinese.some(Boolean) ? 'mixed' : 'words';
+  const count = (t: string) => (unit === 'characters' ? textLength(t, 'characters') : wordCount(t));
+  return lengthHistograms(sets.map((s) => ({ name: s.name, lengths: s.outputs.map(count) })), bins, undefined, unit);
+}
+
 /** Histograms of several length lists on the same bins, so they can be drawn side by side. */
-export function lengthHistograms(series: { name: string; lengths: readonly number[] }[], bins = 20, maxLength?: number): Histogram {
+export function lengthHistograms(
+  series: { name: string; lengths: readonly number[] }[], bins = 20, maxLength?: number, unit: Histogram['unit'] = 'words',
+): Histogram {
   const all = series.flatMap((s) => s.lengths);
   // Clip at the 99th percentile so one very long answer does not squash every bar into the first bin.
   const sorted = [...all].sort((a, b) => a - b);
@@ -139,6 +174,7 @@ export function lengthHistograms(series: { name: string; lengths: readonly numbe
   const width = Math.max(1, Math.ceil((top + 1) / bins));
   const edges = Array.from({ length: bins + 1 }, (_, k) => k * width);
   return {
+    unit,
     edges,
     series: series.map(({ name, lengths }) => {
       const counts = new Array<number>(bins).fill(0);

@@ -3,7 +3,7 @@
 import { sharedStudioDB } from '../../data/db';
 import { exportRows, type ExportFormat, type ExportResult } from '../../data/export';
 import { fetchDatasetText } from '../../data/presets';
-import { lengthHistograms, verbNounStats, wordCount, type Histogram, type VerbNounStats } from '../../data/stats';
+import { isChinese, outputLengths, verbNounStats, type Histogram, type VerbNounStats } from '../../data/stats';
 import { DatasetStore, stripKeys } from '../../data/store';
 import type { DatasetMeta, DatasetRecord } from '../../data/types';
 import { messageOf } from '../lib/message';
@@ -233,6 +233,8 @@ export class FigureState {
   error = $state<string | null>(null);
   histogram = $state.raw<Histogram | null>(null);
   pairs = $state.raw<{ name: string; stats: VerbNounStats }[]>([]);
+  /** Datasets whose verb-object pairs are not drawn: their text is Chinese (see StatsPanel's note). */
+  chinese = $state.raw<string[]>([]);
   #abort: AbortController | null = null;
 
   constructor(private readonly datasets: DatasetsState) {}
@@ -253,10 +255,15 @@ export class FigureState {
       const sets = [{ name: a.name, rows: this.datasets.rows as readonly DatasetRecord[] }];
       const b = this.compareId ? this.datasets.datasets.find((d) => d.id === this.compareId) : undefined;
       if (b && b.id !== a.id) sets.push({ name: b.name, rows: await (await this.datasets.store()).rows(b.id) });
-      this.histogram = lengthHistograms(sets.map((s) => ({ name: s.name, lengths: s.rows.map((r) => wordCount(r.output)) })), 24);
+      this.histogram = outputLengths(sets.map((s) => ({ name: s.name, outputs: s.rows.map((r) => r.output) })), 24);
       const pairs: { name: string; stats: VerbNounStats }[] = [];
+      const chinese: string[] = [];
       for (const [k, s] of sets.entries()) {
         const texts = sample(s.rows, this.sampleLimit).map((r) => r[this.field]);
+        if (isChinese(texts)) {
+          chinese.push(s.name);
+          continue;
+        }
         const stats = await verbNounStats(texts, {
           signal: abort.signal,
           onProgress: (done, total) => (this.progress = (k + done / total) / sets.length),
@@ -264,6 +271,7 @@ export class FigureState {
         pairs.push({ name: s.name, stats });
       }
       this.pairs = pairs;
+      this.chinese = chinese;
     } catch (e) {
       if (!abort.signal.aborted) this.error = messageOf(e);
     } finally {
