@@ -121,3 +121,13 @@ export function alignAnswers(items: readonly EvalItem[], rows: readonly AnswerRo
   }
   return out;
 }
+
+/** True when an answer set has an answer for every question of an eval set (what the judge and pickers need). */
+export function answersCover(items: readonly EvalItem[], rows: readonly AnswerRow[]): boolean {
+  try {
+    alignAnswers(items, rows, '');
+    return items.length > 0;
+  } catch {
+    return false;
+  }
+}

@@ -62,6 +62,7 @@ describe('evaluation pages', () => {
     // A is better on odd questions, B on even ones, except question 10 (a tie).
     await writeFile(file('model-a.jsonl'), ids.map((id) => JSON.stringify({ question_id: id, text: `A's answer to ${id}. [quality ${id === 10 ? 6 : id % 2 ? 8 : 5}]` })).join('\n'));
     await writeFile(file('model-b.jsonl'), ids.map((id) => JSON.stringify({ question_id: id, text: `B's answer to ${id}. [quality ${id === 10 ? 6 : id % 2 ? 5 : 7}]` })).join('\n'));
+    await writeFile(file('partial.jsonl'), ids.slice(0, 3).map((id) => JSON.stringify({ question_id: id, text: `P ${id}` })).join('\n'));
     await writeFile(file('garbled.jsonl'), ids.map((id) => JSON.stringify({ question_id: id, text: `G ${id} [garble]` })).join('\n'));
     await writeFile(file('refs.jsonl'), [
       { id: 'u1', text: 'yes' }, { id: 'u2', text: 'the cat sat down' }, { id: 'u3', text: 'one two three four five six seven' },
@@ -184,6 +185,11 @@ describe('evaluation pages', () => {
     const { page } = studio;
     await studio.open('evaluate');
     const panel = page.getByRole('region', { name: 'GPT-4 judge' });
+    // An answer set that answers only some of the eval set's questions is not offered.
+    await page.getByLabel('Answer set name').fill('Partial');
+    await page.getByLabel('Answer file').setInputFiles(file('partial.jsonl'));
+    await page.getByText('Imported 3 answers as “Partial”.').waitFor();
+    expect(await panel.getByLabel('Model A').locator('option').allInnerTexts()).toEqual(['Model B', 'Model A']);
     await panel.getByLabel('Name').fill('A vs B');
     await panel.getByLabel('Model A').selectOption({ label: 'Model A' });
     await panel.getByLabel('Opponent B').selectOption({ label: 'Model B' });

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, test } from 'vitest';
 import { openStudioDB } from '../../src/data/db';
 import { answerRows, apiJobSpec, checkNumber, AnswerJob, localRequests, originText, SettingError, type ApiSettings } from '../../src/eval/answers';
-import { alignAnswers, type EvalItem } from '../../src/eval/eval-set';
+import { alignAnswers, answersCover, type EvalItem } from '../../src/eval/eval-set';
 import { TeacherClient } from '../../src/teacher/client';
 import { IdbJobStore } from '../../src/teacher/idb-store';
 import { JobRunner, newJob } from '../../src/teacher/runner';
@@ -47,6 +47,14 @@ describe('local answer requests', () => {
     expect(rows[1]).toEqual({ id: '2', instruction: 'Fix this function.', input: 'def f(x): return x +', text: 'answer to 2', model: 'tiny' });
     expect([...alignAnswers(items, [...rows].reverse(), 'generated')]).toEqual(items.map((q) => [q.id, `answer to ${q.id}`]));
     expect(() => answerRows(items, ['only one'], 'tiny')).toThrow('1 answers for 5 questions');
+  });
+
+  test('an answer set covers an eval set only when it answers every question (what the judge pickers offer)', () => {
+    const rows = answerRows(items, items.map((q) => `answer to ${q.id}`), 'tiny');
+    expect(answersCover(items, rows)).toBe(true);
+    expect(answersCover(items, rows.slice(0, 4))).toBe(false);
+    expect(answersCover(items.slice(0, 2), rows)).toBe(true);
+    expect(answersCover([], rows)).toBe(false);
   });
 
   test('a question with an instance input is one message: instruction, blank line, input', () => {

@@ -6,7 +6,7 @@ import { sharedStudioDB } from '../../data/db';
 import { SettingsStore } from '../../data/settings';
 import { DatasetStore } from '../../data/store';
 import type { DatasetMeta } from '../../data/types';
-import { alignAnswers, evalItemsFromRows, parseAnswerSet, parseEvalSet, type EvalItem } from '../../eval/eval-set';
+import { alignAnswers, answersCover, evalItemsFromRows, parseAnswerSet, parseEvalSet, type EvalItem } from '../../eval/eval-set';
 import { Judge, judgeTasks, summarize, type JudgeSummary, type JudgeTask, type Verdict, type VerdictCache } from '../../eval/judge';
 import type { JudgePromptId } from '../../eval/judge-prompts';
 import { parseReferenceSet, rougeReport } from '../../eval/rouge-report';
@@ -174,6 +174,12 @@ export class EvalState {
 
   evalSet(id: string): EvalSetRecord | undefined {
     return this.evalSets.find((s) => s.id === id);
+  }
+
+  /** The answer sets that answer every question of an eval set: the only ones a picker for it offers. */
+  answerSetsFor(evalSetId: string): AnswerSetRecord[] {
+    const items = this.evalSet(evalSetId)?.items ?? [];
+    return this.answerSets.filter((s) => answersCover(items, s.rows));
   }
 
   answerSet(id: string): AnswerSetRecord | undefined {
