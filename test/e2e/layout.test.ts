@@ -11,7 +11,7 @@ import { loadStoriesFromFiles } from './ui';
 
 const long = (what: string) => `${what} ${'x'.repeat(80)}`.slice(0, 80);
 const widths = [1100, 1400, 1920];
-const routes = ['datasets', 'teacher', 'playground', 'train', 'rerank', 'evaluate', 'human-eval', 'reports'];
+const routes = ['datasets', 'teacher', 'playground', 'train', 'rerank', 'evaluate', 'human-eval', 'reports', 'workshop'];
 
 /** Pairs of cards (.panel, not one inside the other) whose boxes intersect, cards past the window's edge, and
  * cards whose content spills out of them. */
