@@ -5,7 +5,7 @@
 import { alpacaPrompt } from '../tokenizer/templates';
 import { pairRows, type PairRow } from '../train/pairs';
 import type { RewardSettings, SftSettings } from '../train/run';
-import { rewardSettingsOf, runKind, unpackExamples, type RunDataRecord, type RunKind, type RunRecord } from './runs';
+import { dpoSettingsOf, rewardSettingsOf, runKind, unpackExamples, type RunDataRecord, type RunKind, type RunRecord } from './runs';
 import type { Row } from './types';
 
 export interface ClusterFile {
@@ -186,7 +186,28 @@ const reward: RunRecipe = {
   },
 };
 
-const recipes: Record<RunKind, RunRecipe> = { sft, reward };
+/** DPO: the reward model's pair files (DPO takes no margin), TRL's DPOTrainer with a causal-LM LoRA. */
+const dpo: RunRecipe = {
+  data: (source) => reward.data(source),
+  axolotl: () => ({ unsupported: 'this export writes no Axolotl DPO config yet: use the TRL script' }),
+  trl(run) {
+    const start = run.start ? [`# The studio run started from the SFT adapter of "${run.start.name}" (step ${run.start.step}): load it into MODEL first.`] : [];
+    return [
+      'from trl import DPOConfig, DPOTrainer',
+      '',
+      '# Pairs as {prompt, chosen, rejected} text or {chosen, rejected} conversations.',
+      ...start,
+      'dataset = load_dataset("json", data_files=DATA, split="train")',
+      splitPy(),
+      '',
+      `args = DPOConfig(\n${trainingArgsPy(run)}\n    max_length=MAX_LENGTH,\n    beta=${py(dpoSettingsOf(run).beta)},\n)`,
+      `peft_config = LoraConfig(${loraPy(run)}, task_type="CAUSAL_LM")`,
+      'trainer = DPOTrainer(model=MODEL, args=args, train_dataset=train, eval_dataset=evaluation, peft_config=peft_config)',
+    ].join('\n');
+  },
+};
+
+const recipes: Record<RunKind, RunRecipe> = { sft, reward, dpo };
 
 const ALPACA_PY = [
   '# Stanford Alpaca\'s prompt templates, as the studio trained with them.',

@@ -1,24 +1,27 @@
-// RunStore: training runs (SFT and reward model) in StudioDB. A run keeps what it needs to resume after a reload
+// RunStore: training runs (SFT, reward model and DPO) in StudioDB. A run keeps what it needs to resume after a reload
 // or a lost GPU: its kind and settings, a reference to its data (or the pre-tokenized rows or pairs themselves),
-// its curve, and its latest checkpoint. A checkpoint and the curve up to its step are written in one transaction,
+// its curve, and its latest checkpoint (a DPO checkpoint carries the reference log-probs). A checkpoint and the curve up to its step are written in one transaction,
 // so a resumed run continues the curve exactly where the checkpoint left it.
 import type { IDBPDatabase } from 'idb';
 import type { TrainExample } from '../train/data';
 import type { PairExample } from '../train/pairs';
-import type { Checkpoint, RewardSettings, SftSettings, TrainEvent } from '../train/run';
+import { defaultDpoSettings, type Checkpoint, type DpoSettings, type RewardSettings, type SftSettings, type TrainEvent } from '../train/run';
 import { openStudioDB, rangeOf, type StudioDB } from './db';
 import { commit, newId } from './store';
 
 /** 'running' in the database but not in this page means the page was closed or reloaded mid-run. */
 export type RunStatus = 'running' | 'paused' | 'finished' | 'failed';
 
-/** What a run trains: an SFT adapter, or a reward model (adapter + score head) on preference pairs. */
-export type RunKind = 'sft' | 'reward';
+/**
+ * What a run trains: an SFT adapter, a reward model (adapter + score head) on preference pairs, or a DPO policy
+ * adapter on preference pairs (a causal-LM adapter, used like an SFT one).
+ */
+export type RunKind = 'sft' | 'reward' | 'dpo';
 
 export type RunData =
   /**
    * Rows of a stored dataset, tokenized with the prompt format: instruction rows (SFT) or the preference pairs
-   * its rows yield (reward model). The dataset must not change.
+   * its rows yield (reward model, DPO). The dataset must not change.
    */
   | { kind: 'dataset'; datasetId: string; name: string; format: 'alpaca' | 'chat'; rowCount: number; updatedAt: number }
   /** Pre-tokenized {input_ids, labels} rows (SFT) or {chosen_ids, rejected_ids} pairs (rowCount pairs) from a file, kept in the runData store. */
@@ -40,8 +43,13 @@ export interface RunRecord {
   updatedAt: number;
   model: RunModel;
   data: RunData;
-  /** A reward model run's are RewardSettings (with `margin`). */
-  settings: SftSettings | RewardSettings;
+  /** A reward model run's are RewardSettings (with `margin`), a DPO run's DpoSettings (with `beta`). */
+  settings: SftSettings | RewardSettings | DpoSettings;
+  /**
+   * DPO: the SFT run whose checkpoint (at `step`) the policy started from and the reference is; absent when both
+   * start as the base model. A resume without a checkpoint of its own reads that adapter again.
+   */
+  start?: RunStart;
   maxLen: number;
   trainOnInputs: boolean;
   status: RunStatus;
@@ -54,6 +62,12 @@ export interface RunRecord {
   error: string | null;
   /** Rows cut at maxLen. */
   truncated: number;
+}
+
+export interface RunStart {
+  runId: string;
+  name: string;
+  step: number;
 }
 
 export interface CheckpointRecord extends Checkpoint {
@@ -104,6 +118,11 @@ export function unpackPairs(record: RunDataRecord): PairExample[] {
   return Array.from(margins, (margin, p) => ({ chosen: rows[2 * p], rejected: rows[2 * p + 1], margin }));
 }
 
+/** Whether a run trains on preference pairs (a reward model or DPO) rather than instruction rows. */
+export function trainsOnPairs(kind: RunKind): boolean {
+  return kind !== 'sft';
+}
+
 /** A run's kind; runs stored before reward models are SFT runs. */
 export function runKind(run: Pick<RunRecord, 'kind'>): RunKind {
   return run.kind ?? 'sft';
@@ -112,6 +131,11 @@ export function runKind(run: Pick<RunRecord, 'kind'>): RunKind {
 /** A reward model run's settings (margin off unless it was on). */
 export function rewardSettingsOf(run: Pick<RunRecord, 'settings'>): RewardSettings {
   return { ...run.settings, margin: 'margin' in run.settings ? run.settings.margin : false };
+}
+
+/** A DPO run's settings (beta at its default if it was missing). */
+export function dpoSettingsOf(run: Pick<RunRecord, 'settings'>): DpoSettings {
+  return { ...run.settings, beta: 'beta' in run.settings ? run.settings.beta : defaultDpoSettings.beta };
 }
 
 export function unpackExamples(record: RunDataRecord): TrainExample[] {
@@ -133,22 +157,23 @@ export class RunStore {
 
   /**
    * Stores a new run (status 'running'), with its pre-tokenized rows when it has them, in one transaction: an SFT
-   * run's examples, a reward model run's pairs. `truncated` counts rows (pairs) already cut at maxLen.
+   * run's examples, a reward model or DPO run's pairs. `truncated` counts rows (pairs) already cut at maxLen.
    */
   async create(run: NewRun, rows?: readonly TrainExample[] | readonly PairExample[], truncated = 0): Promise<RunRecord> {
     if ((run.data.kind === 'tokenized') !== (rows !== undefined)) {
       throw new Error('a run from a pre-tokenized file stores its rows, and only such a run does');
     }
     const kind = runKind(run);
-    if (rows?.some((row) => ('chosen' in row) !== (kind === 'reward'))) {
-      throw new Error(kind === 'reward' ? 'a reward model run stores preference pairs, not rows' : 'an SFT run stores rows, not preference pairs');
+    const pairs = trainsOnPairs(kind);
+    if (rows?.some((row) => ('chosen' in row) !== pairs)) {
+      throw new Error(pairs ? `a ${kind === 'dpo' ? 'DPO' : 'reward model'} run stores preference pairs, not rows` : 'an SFT run stores rows, not preference pairs');
     }
     const now = Date.now();
     const record: RunRecord = { ...run, kind, id: newId(), createdAt: now, updatedAt: now, status: 'running', checkpointStep: null, events: [], error: null, truncated };
     const tx = this.db.transaction(['runs', 'runData'], 'readwrite');
     await commit(tx, function* () {
       yield tx.objectStore('runs').put(record);
-      if (rows) yield tx.objectStore('runData').put(kind === 'reward' ? packPairs(record.id, rows as readonly PairExample[]) : packExamples(record.id, rows as readonly TrainExample[]));
+      if (rows) yield tx.objectStore('runData').put(pairs ? packPairs(record.id, rows as readonly PairExample[]) : packExamples(record.id, rows as readonly TrainExample[]));
     });
     return record;
   }
@@ -168,11 +193,11 @@ export class RunStore {
   async examples(id: string): Promise<TrainExample[]> {
     const record = await this.db.get('runData', id);
     if (!record) throw new Error(`the pre-tokenized rows of this run are missing from the browser's storage: start a new run from the file`);
-    if (record.margins) throw new Error('this run trained a reward model on pairs: read them with pairs()');
+    if (record.margins) throw new Error('this run trained on preference pairs: read them with pairs()');
     return unpackExamples(record);
   }
 
-  /** The pre-tokenized pairs of a reward model run started from a file. */
+  /** The pre-tokenized pairs of a reward model or DPO run started from a file. */
   async pairs(id: string): Promise<PairExample[]> {
     const record = await this.db.get('runData', id);
     if (!record) throw new Error(`the pre-tokenized pairs of this run are missing from the browser's storage: start a new run from the file`);

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import type { Row } from '../../src/data/types';
 import type { PairExample } from '../../src/train/pairs';
 import { defaultRewardFormValues, rewardPresets, toRewardSettings, toSettings, TrainForm } from '../../src/app/state/train-form.svelte';
-import { cutExamples, cutPairs, lastValue, pairsOfRows } from '../../src/app/state/train.svelte';
+import { cutExamples, cutPairs, lastValue, pairsOfRows } from '../../src/app/state/train-data';
 
 const row = (extra: Partial<Row>): Row => ({ instruction: 'Pick one.', input: '', output: '', ...extra });
 

@@ -18,7 +18,7 @@ export interface AppliedAdapter {
 
 export class AdapterState {
   applied = $state.raw<AppliedAdapter | null>(null);
-  /** SFT runs with a checkpoint, whose adapter can be applied (a reward model's goes to the reward slot instead). */
+  /** SFT and DPO runs with a checkpoint, whose adapter can be applied (a reward model's goes to the reward slot instead). */
   runs = $state.raw<RunRecord[]>([]);
   busy = $state<string | null>(null);
   error = $state<string | null>(null);
@@ -44,7 +44,7 @@ export class AdapterState {
 
   async refreshRuns(): Promise<void> {
     try {
-      this.runs = (await (await this.runStore()).list()).filter((r) => r.checkpointStep !== null && runKind(r) === 'sft');
+      this.runs = (await (await this.runStore()).list()).filter((r) => r.checkpointStep !== null && runKind(r) !== 'reward');
     } catch (error) {
       this.error = messageOf(error);
     }
@@ -73,7 +73,7 @@ export class AdapterState {
     await this.task('Applying the run’s adapter…', async () => {
       const store = await this.runStore();
       const run = await store.get(id);
-      if (runKind(run) === 'reward') throw new Error(`"${run.name}" is a reward model: it scores responses on the Rerank page rather than generating; pick an SFT run.`);
+      if (runKind(run) === 'reward') throw new Error(`"${run.name}" is a reward model: it scores responses on the Rerank page rather than generating; pick an SFT or DPO run.`);
       const checkpoint = await store.checkpoint(id);
       if (!checkpoint) throw new Error(`"${run.name}" has no checkpoint yet: train it until its first checkpoint first.`);
       const { adapter } = checkpoint;

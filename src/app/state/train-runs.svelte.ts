@@ -1,0 +1,301 @@
+// The run lifecycle of the Train page: the runs kept in IndexedDB (RunStore), the one training now and its live
+// events, and the engine calls that train, pause, export and place a run's result. A run's kind, settings, data
+// reference, curve and latest checkpoint are stored, so a run stopped by a reload or a lost GPU resumes from its
+// last checkpoint with the same settings and data, and its curve continues. An SFT or DPO run's adapter lands in
+// the policy slot (the Playground's), a reward model in the reward slot, where the Rerank page reads it.
+import { REWARD_SLOT, type DpoTrainRequest, type RewardTrainRequest, type TrainRequest } from '../../engine/api';
+import { sharedStudioDB } from '../../data/db';
+import { dpoSettingsOf, rewardSettingsOf, resumeEvents, RunStore, runKind, type RunRecord } from '../../data/runs';
+import { DatasetStore } from '../../data/store';
+import type { LoraAdapter } from '../../model/lora';
+import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
+import type { Checkpoint, TrainEvent } from '../../train/run';
+import type { EngineState } from './engine.svelte';
+import { adapterStateOf } from './train-adapter.svelte';
+import { lastValue, RunResumeError } from './train-data';
+import { messageOf } from '../lib/message';
+
+/** The data of a run, ready for the engine, by kind; a DPO run may start from an SFT adapter. */
+export type RunInput =
+  | { kind: 'sft'; data: TrainRequest['data'] }
+  | { kind: 'reward'; data: RewardTrainRequest['data'] }
+  | { kind: 'dpo'; data: DpoTrainRequest['data']; start?: LoraAdapter };
+
+/** GPU losses a run resumes from by itself before it fails. */
+const MAX_GPU_LOSSES = 3;
+
+export class TrainRuns {
+  runs = $state.raw<RunRecord[]>([]);
+  /** The run this page is training now. */
+  activeId = $state<string | null>(null);
+  /** The run whose curves and numbers are shown (the active one while training). */
+  viewedId = $state<string | null>(null);
+  /** Other runs overlaid on the loss chart. */
+  compareIds = $state.raw<string[]>([]);
+  /** Events of the active run, including those it resumed with. */
+  liveEvents = $state.raw<TrainEvent[]>([]);
+  pausing = $state(false);
+  starting = $state(false);
+  error = $state<string | null>(null);
+  notice = $state<string | null>(null);
+  /** The run whose reward model this page last put in the engine's reward slot (emptied by a model load). */
+  rewardSlot = $state.raw<{ runId: string; step: number } | null>(null);
+  /** When and at which step this page started or resumed the active run, and its latest event, for the ETA. */
+  private clock = $state.raw<{ t0: number; step0: number; t: number; step: number } | null>(null);
+  private store: Promise<{ runs: RunStore; datasets: DatasetStore }> | null = null;
+  private eventWaiters: { step: number; resolve: () => void }[] = [];
+
+  constructor(protected readonly engine: EngineState) {
+    // A model load empties the engine's adapter slots; recover() after a lost GPU brings them back.
+    engine.engine.onModelChange(() => void this.refreshRewardSlot());
+  }
+
+  /**
+   * Forgets which run is in the reward slot when the engine's slot is empty or holds an adapter of other settings
+   * (one loaded on the Rerank page, say). Called after model changes and when the page is shown.
+   */
+  async refreshRewardSlot(): Promise<void> {
+    const noted = this.rewardSlot;
+    if (!noted) return;
+    const forget = () => {
+      if (this.rewardSlot === noted) this.rewardSlot = null;
+    };
+    try {
+      if (!(await this.engine.engine.modelInfo())) return forget();
+      const slot = (await this.engine.engine.adapterSlots()).find((s) => s.slot === REWARD_SLOT);
+      const settings = this.runs.find((r) => r.id === noted.runId)?.settings;
+      const same = slot && settings && slot.rank === settings.rank && slot.alpha === settings.alpha && slot.targets.join() === settings.targets.join();
+      if (!same) forget();
+    } catch {
+      forget();
+    }
+  }
+
+  active = $derived(this.runs.find((r) => r.id === this.activeId) ?? null);
+  viewed = $derived(this.runs.find((r) => r.id === (this.activeId ?? this.viewedId)) ?? null);
+  viewedEvents = $derived.by((): TrainEvent[] => (this.activeId !== null && this.viewed?.id === this.activeId ? this.liveEvents : (this.viewed?.events ?? [])));
+  training = $derived(this.activeId !== null);
+  /** Seconds left for the active run, from the pace since this page started or resumed it. */
+  eta = $derived.by((): number | null => {
+    const c = this.clock;
+    const total = this.liveEvents.at(-1)?.totalSteps;
+    if (!c || total === undefined || c.step <= c.step0) return null;
+    return ((c.t - c.t0) / 1000 / (c.step - c.step0)) * (total - c.step);
+  });
+
+  protected stores(): Promise<{ runs: RunStore; datasets: DatasetStore }> {
+    this.store ??= sharedStudioDB().then((db) => ({ runs: new RunStore(db), datasets: new DatasetStore(db) }));
+    return this.store;
+  }
+
+  /** A run is interrupted when the database says running but this page is not training it. */
+  isInterrupted(run: RunRecord): boolean {
+    return run.status === 'running' && run.id !== this.activeId;
+  }
+
+  /** Whether a run can continue: not finished and not training now. */
+  canResume(run: RunRecord): boolean {
+    return run.status !== 'finished' && run.id !== this.activeId && !this.training;
+  }
+
+  /** Refuses a run of another model than the loaded one; `what` ends the message ("resume it"). */
+  protected checkModel(run: RunRecord, what: string): void {
+    const model = this.engine.model;
+    if (!model) throw new RunResumeError(`Load ${run.model.label} first: this run continues on the model it trained.`);
+    if (model.label !== run.model.label || model.parameterCount !== run.model.parameterCount || model.config.vocabSize !== run.model.vocabSize) {
+      throw new RunResumeError(`This run trained ${run.model.label}, but ${model.label} is loaded: load ${run.model.label} to ${what}.`);
+    }
+  }
+
+  async pause(): Promise<void> {
+    if (!this.training || this.pausing) return;
+    this.pausing = true;
+    try {
+      await this.engine.engine.pauseTraining();
+    } catch (error) {
+      this.pausing = false;
+      this.error = messageOf(error);
+    }
+  }
+
+  protected async train(run: RunRecord, data: RunInput, checkpoint: Checkpoint | null): Promise<void> {
+    const { runs } = await this.stores();
+    const id = run.id;
+    this.activeId = id;
+    this.viewedId = id;
+    this.liveEvents = run.events;
+    const t0 = performance.now();
+    const step0 = checkpoint?.step ?? 0;
+    this.clock = { t0, step0, t: t0, step: step0 };
+    this.pausing = false;
+    try {
+      const result = await this.trainOnEngine(run, data, checkpoint);
+      await this.eventAt(result.steps);
+      const updated = await runs.update(id, { status: result.status, events: this.liveEvents, truncated: Math.max(result.truncated, run.truncated) });
+      this.replace(updated);
+      const loss = result.finalLoss === null ? '' : ` with loss ${result.finalLoss.toFixed(4)}`;
+      if (data.kind === 'reward') {
+        // The engine put the reward model in its reward slot.
+        this.rewardSlot = { runId: id, step: result.steps };
+        const accuracy = lastValue(this.liveEvents, 'valAccuracy');
+        const scored = accuracy === null ? '' : `, validation pairwise accuracy ${(accuracy * 100).toFixed(1)}%`;
+        this.notice =
+          result.status === 'finished'
+            ? `Finished ${result.steps} steps${loss}${scored}. The reward model is in the reward slot for the Rerank page; export it (PEFT, SEQ_CLS) from the run list.`
+            : `Paused at step ${result.steps}; its reward model is in the reward slot. Resume continues from this checkpoint.`;
+      } else if (data.kind === 'dpo') {
+        adapterStateOf(this.engine).trained(updated);
+        const accuracy = lastValue(this.liveEvents, 'valAccuracy') ?? lastValue(this.liveEvents, 'accuracy');
+        const scored = accuracy === null ? '' : `, reward accuracy ${(accuracy * 100).toFixed(1)}%`;
+        this.notice =
+          result.status === 'finished'
+            ? `Finished ${result.steps} steps${loss}${scored}. The DPO adapter is applied in the Playground; export it (PEFT, CAUSAL_LM) from the run list.`
+            : `Paused at step ${result.steps}; its adapter is applied in the Playground. Resume continues from this checkpoint.`;
+      } else {
+        adapterStateOf(this.engine).trained(updated);
+        this.notice =
+          result.status === 'finished'
+            ? `Finished ${result.steps} steps${loss}. The adapter is applied in the Playground; export it from the run list.`
+            : `Paused at step ${result.steps}; its adapter is applied in the Playground. Resume continues from this checkpoint.`;
+      }
+    } catch (error) {
+      const message = messageOf(error);
+      this.error = message;
+      this.replace(await runs.update(id, { status: 'failed', error: message, events: this.liveEvents }).catch(() => run));
+    } finally {
+      this.activeId = null;
+      this.pausing = false;
+      for (const waiter of this.eventWaiters) waiter.resolve();
+      this.eventWaiters = [];
+    }
+  }
+
+  /**
+   * The engine's trainSft(), trainReward() or trainDpo() for `run` from `checkpoint`. A GPU lost mid-run (the engine says from
+   * which checkpoint it resumes) brings the model back on a new device and continues from the run's stored checkpoint.
+   */
+  private async trainOnEngine(run: RunRecord, input: RunInput, checkpoint: Checkpoint | null) {
+    const { runs } = await this.stores();
+    const onEvent = (event: TrainEvent) => this.onEvent(event);
+    const onCheckpoint = async (saved: Checkpoint) => {
+      // Events and checkpoints travel on separate message ports: wait for this step's event so the stored
+      // curve reaches the checkpoint.
+      await this.eventAt(saved.step);
+      this.replace(await runs.saveCheckpoint(run.id, saved, this.liveEvents));
+    };
+    for (let losses = 0; ; losses++) {
+      const resume = checkpoint ?? undefined;
+      try {
+        if (input.kind === 'dpo') {
+          const request: DpoTrainRequest = { data: input.data, settings: dpoSettingsOf(run), maxLen: run.maxLen, start: input.start, resume };
+          return await this.engine.engine.trainDpo(request, onEvent, onCheckpoint);
+        }
+        if (input.kind === 'reward') {
+          const request: RewardTrainRequest = { data: input.data, settings: rewardSettingsOf(run), maxLen: run.maxLen, resume, slot: REWARD_SLOT };
+          return await this.engine.engine.trainReward(request, onEvent, onCheckpoint);
+        }
+        const request: TrainRequest = { data: input.data, settings: run.settings, maxLen: run.maxLen, trainOnInputs: run.trainOnInputs, resume };
+        return await this.engine.engine.trainSft(request, onEvent, onCheckpoint);
+      } catch (error) {
+        if ((error as Error).name !== 'GpuLostError' || losses >= MAX_GPU_LOSSES) throw error;
+        this.notice = messageOf(error);
+        await this.engine.engine.recover();
+        checkpoint = await runs.checkpoint(run.id);
+        this.liveEvents = resumeEvents(await runs.get(run.id));
+        if (this.clock) this.clock = { t0: performance.now(), step0: checkpoint?.step ?? 0, t: performance.now(), step: checkpoint?.step ?? 0 };
+      }
+    }
+  }
+
+  private onEvent(event: TrainEvent): void {
+    // An event of a step already shown (a resumed run repeats none, but be safe) replaces nothing.
+    if (this.liveEvents.length && this.liveEvents[this.liveEvents.length - 1].step >= event.step) return;
+    this.liveEvents = [...this.liveEvents, event];
+    if (this.clock) this.clock = { ...this.clock, t: performance.now(), step: event.step };
+    this.eventWaiters = this.eventWaiters.filter((w) => {
+      if (w.step > event.step) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Resolves once the event of `step` has arrived (or at once for step 0 or an event already here; 2 s at most). */
+  private eventAt(step: number): Promise<void> {
+    const last = this.liveEvents.at(-1)?.step ?? 0;
+    if (step <= last) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      this.eventWaiters.push({ step, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  protected replace(run: RunRecord): void {
+    this.runs = this.runs.map((r) => (r.id === run.id ? run : r));
+  }
+
+  view(id: string): void {
+    this.viewedId = id;
+  }
+
+  toggleCompare(id: string, on: boolean): void {
+    this.compareIds = on ? [...new Set([...this.compareIds, id])] : this.compareIds.filter((x) => x !== id);
+  }
+
+
+  async remove(id: string): Promise<void> {
+    if (id === this.activeId) return;
+    try {
+      const { runs } = await this.stores();
+      await runs.remove(id);
+      this.runs = this.runs.filter((r) => r.id !== id);
+      this.compareIds = this.compareIds.filter((x) => x !== id);
+      // The engine's reward slot keeps the model; only this page's note of where it came from goes.
+      if (this.rewardSlot?.runId === id) this.rewardSlot = null;
+      if (this.viewedId === id) this.viewedId = this.runs[0]?.id ?? null;
+    } catch (error) {
+      this.error = messageOf(error);
+    }
+  }
+
+  /**
+   * Puts a reward model run's latest checkpoint (adapter and score head) in the engine's reward slot, where the
+   * Rerank page scores with it.
+   */
+  async useAsRewardModel(id: string): Promise<void> {
+    if (this.training) return;
+    this.error = null;
+    this.notice = null;
+    try {
+      const { runs } = await this.stores();
+      const run = await runs.get(id);
+      if (runKind(run) !== 'reward') throw new Error(`"${run.name}" is ${runKind(run) === 'dpo' ? 'a DPO' : 'an SFT'} run: only a reward model run can go in the reward slot.`);
+      this.checkModel(run, 'score with it');
+      const checkpoint = await runs.checkpoint(id);
+      if (!checkpoint) throw new Error(`"${run.name}" has no checkpoint yet: train it until its first checkpoint (or pause it) first.`);
+      if (!checkpoint.adapter.score) throw new Error(`The checkpoint of "${run.name}" has no score head, so it is not a reward model: train a new reward model run.`);
+      await this.engine.engine.setAdapter(REWARD_SLOT, checkpoint.adapter);
+      this.rewardSlot = { runId: id, step: checkpoint.step };
+      this.notice = `"${run.name}" at step ${checkpoint.step} is the reward model now: the Rerank page scores with it.`;
+    } catch (error) {
+      this.error = messageOf(error);
+    }
+  }
+
+  /** The run's latest checkpoint as PEFT files (adapter_config.json, adapter_model.safetensors), self-tested; a reward model's are SEQ_CLS, an SFT or DPO adapter's CAUSAL_LM. */
+  async exportAdapter(id: string): Promise<PeftFiles | null> {
+    this.error = null;
+    try {
+      const { runs } = await this.stores();
+      const run = await runs.get(id);
+      const checkpoint = await runs.checkpoint(id);
+      if (!checkpoint) throw new Error('This run has no checkpoint yet: train at least until its first checkpoint (or pause it) to export an adapter.');
+      // PEFT key names follow the base model's architecture: the loaded model's when it is the run's (Llama's otherwise).
+      const model = this.engine.model;
+      const architecture = model?.label === run.model.label && model.parameterCount === run.model.parameterCount ? model.config.architecture : undefined;
+      return exportPeftAdapter(checkpoint.adapter, architecture);
+    } catch (error) {
+      this.error = messageOf(error);
+      return null;
+    }
+  }
+}
