@@ -1,11 +1,11 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'vitest';
 import { DB_VERSION, openStudioDB } from '../../src/data/db';
-import { packExamples, packPairs, resumeEvents, rewardSettingsOf, RunNotFoundError, RunStore, runKind, unpackExamples, unpackPairs, type NewRun } from '../../src/data/runs';
+import { dpoSettingsOf, packExamples, packPairs, resumeEvents, rewardSettingsOf, RunNotFoundError, RunStore, runKind, unpackExamples, unpackPairs, type NewRun } from '../../src/data/runs';
 import type { LoraAdapter } from '../../src/model/lora';
 import type { TrainExample } from '../../src/train/data';
 import type { PairExample } from '../../src/train/pairs';
-import { defaultSftSettings, type Checkpoint, type RewardSettings, type TrainEvent } from '../../src/train/run';
+import { defaultSftSettings, type Checkpoint, type DpoSettings, type RewardSettings, type TrainEvent } from '../../src/train/run';
 
 let dbCount = 0;
 const freshName = () => `studio-runs-test-${process.pid}-${++dbCount}`;
@@ -182,5 +182,45 @@ describe('reward model runs', () => {
     expect(resumeEvents(await store.get(run.id))).toEqual(events);
     await store.remove(run.id);
     expect(await store.db.get('runData', run.id)).toBeUndefined();
+  });
+});
+
+describe('DPO runs', () => {
+  const side = (ids: number[], labels = ids): TrainExample => ({ inputIds: ids, labels });
+  const pairs: PairExample[] = [
+    { chosen: side([1, 4, 7], [-100, 4, 7]), rejected: side([1, 4, 9], [-100, 4, 9]), margin: 0 },
+    { chosen: side([1, 5, 7], [-100, 5, 7]), rejected: side([1, 5, 9, 9], [-100, 5, 9, 9]), margin: 0 },
+  ];
+  const pairData = { kind: 'tokenized', name: 'pairs.jsonl', rowCount: pairs.length } as const;
+  const start = { runId: 'sft-run', name: 'SFT · rows.jsonl', step: 40 };
+  const dpoRun = (): NewRun => ({ ...newRun(pairData), kind: 'dpo', settings: { ...defaultSftSettings, beta: 0.3 } as DpoSettings, start });
+
+  test('a DPO run from a file stores its pairs, kind, beta and the SFT run it started from; rows are refused', async () => {
+    const store = await RunStore.open(freshName());
+    const run = await store.create(dpoRun(), pairs);
+    const back = await store.get(run.id);
+    expect(runKind(back)).toBe('dpo');
+    expect(back.start).toEqual(start);
+    expect(dpoSettingsOf(back).beta).toBe(0.3);
+    expect(await store.pairs(run.id)).toEqual(pairs);
+    await expect(store.create(dpoRun(), examples)).rejects.toThrow(/a DPO run stores preference pairs, not rows/);
+  });
+
+  test('a DPO checkpoint keeps its reference log-probs as a Float32Array through IndexedDB, so a resume has them', async () => {
+    const store = await RunStore.open(freshName());
+    const run = await store.create(dpoRun(), pairs);
+    const reference = Float32Array.from([-3.25, -4.5, -2.125, -6.75]);
+    await store.saveCheckpoint(run.id, { ...checkpointAt(3), reference }, eventsTo(3));
+    const back = await store.checkpoint(run.id);
+    expect(back?.reference).toBeInstanceOf(Float32Array);
+    expect(back?.reference).toEqual(reference);
+    expect(back?.step).toBe(3);
+    // A later checkpoint replaces it, reference and all.
+    await store.saveCheckpoint(run.id, { ...checkpointAt(6), reference: reference.map((v) => v - 1) }, eventsTo(6));
+    expect(Array.from((await store.checkpoint(run.id))!.reference!)).toEqual([-4.25, -5.5, -3.125, -7.75]);
+  });
+
+  test('settings stored without beta read as the default beta', () => {
+    expect(dpoSettingsOf({ settings: defaultSftSettings }).beta).toBe(0.1);
   });
 });

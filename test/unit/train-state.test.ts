@@ -1,9 +1,10 @@
 // The Train page's pure logic: the preference pairs a dataset yields (and the rows that yield none), pre-tokenized
-// rows and pairs cut at max length, the latest reward metrics, and the reward model form's defaults and settings.
+// rows and pairs cut at max length, the latest reward metrics, and the reward model and DPO forms' defaults and settings.
 import { describe, expect, test } from 'vitest';
 import type { Row } from '../../src/data/types';
 import type { PairExample } from '../../src/train/pairs';
-import { defaultRewardFormValues, rewardPresets, toRewardSettings, toSettings, TrainForm } from '../../src/app/state/train-form.svelte';
+import { defaultDpoSettings } from '../../src/train/run';
+import { defaultDpoFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, toDpoSettings, toRewardSettings, toSettings, TrainForm, validateForm } from '../../src/app/state/train-form.svelte';
 import { cutExamples, cutPairs, lastValue, pairsOfRows } from '../../src/app/state/train-data';
 
 const row = (extra: Partial<Row>): Row => ({ instruction: 'Pick one.', input: '', output: '', ...extra });
@@ -94,4 +95,52 @@ describe('the reward model form', () => {
     expect(form.settings()).toMatchObject({ lr: 3e-4, epochs: 3 });
     expect(form.presets.map((p) => p.id)).toEqual(['alpaca-lora-r8', 'alpaca-lora-r16']);
   });
+});
+
+describe('the DPO form', () => {
+  test("defaults: defaultDpoSettings' beta 0.1, lr and one epoch, with LoRA on q/k/v/o and a validation split; they match its first preset", () => {
+    const form = new TrainForm(() => 256, defaultDpoFormValues, dpoPresets);
+    const settings = form.dpoSettings();
+    expect(settings).toMatchObject({ beta: 0.1, lr: defaultDpoSettings.lr, epochs: defaultDpoSettings.epochs, steps: 0, rank: 8, alpha: 16, batchSize: 4, valFraction: 0.1, evalEvery: 25 });
+    expect(settings.beta).toBe(defaultDpoSettings.beta);
+    expect(settings.targets).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
+    expect(form.preset).toBe('dpo-r8');
+    expect(form.valid).toBe(true);
+  });
+
+  test('beta must be a positive number; a DPO run loads back with its beta; SFT and reward settings carry none', () => {
+    expect(validateForm({ ...defaultDpoFormValues, beta: 0 }, null).beta).toMatch(/^Beta must be a number above 0/);
+    expect(validateForm({ ...defaultDpoFormValues, beta: Number.NaN }, null).beta).toMatch(/^Beta must be/);
+    expect(validateForm({ ...defaultDpoFormValues, beta: 0.5 }, null).beta).toBeUndefined();
+
+    const form = new TrainForm(() => null, defaultDpoFormValues, dpoPresets);
+    form.applyPreset('dpo-conservative');
+    expect(form.dpoSettings()).toMatchObject({ beta: 0.5, lr: 1e-5 });
+    form.load({ ...toSettings(defaultDpoFormValues), rank: 4, steps: 30, beta: 0.25 }, 64, false);
+    expect(form.dpoSettings()).toMatchObject({ beta: 0.25, rank: 4, steps: 30 });
+    expect(form.lengthMode).toBe('steps');
+    // A run without beta (SFT settings) keeps the form's.
+    form.load(toSettings(defaultDpoFormValues), 64, false);
+    expect(form.beta).toBe(0.25);
+    expect('beta' in form.settings()).toBe(false);
+    expect('beta' in form.rewardSettings()).toBe(false);
+    expect(toDpoSettings({ ...defaultDpoFormValues, beta: 2 }).beta).toBe(2);
+  });
+
+  test('an SFT adapter to start from fixes rank, alpha and targets when applied', () => {
+    const form = new TrainForm(() => null, defaultDpoFormValues, dpoPresets);
+    form.apply({ rank: 16, alpha: 32, targets: ['v_proj', 'q_proj'] });
+    expect(form.dpoSettings()).toMatchObject({ rank: 16, alpha: 32, targets: ['q_proj', 'v_proj'] });
+  });
+});
+
+test('lastValue reads the DPO rewards, validation ones only where validation ran', () => {
+  const events = [
+    { step: 1, totalSteps: 2, epoch: 0.5, lr: 1, loss: 0.69, accuracy: 0, margin: 0, chosenReward: 0, rejectedReward: 0 },
+    { step: 2, totalSteps: 2, epoch: 1, lr: 1, loss: 0.6, accuracy: 1, margin: 0.3, chosenReward: 0.1, rejectedReward: -0.2, valChosenReward: 0.05, valRejectedReward: -0.1 },
+  ];
+  expect(lastValue(events, 'chosenReward')).toBe(0.1);
+  expect(lastValue(events, 'rejectedReward')).toBe(-0.2);
+  expect(lastValue(events, 'valChosenReward')).toBe(0.05);
+  expect(lastValue(events.slice(0, 1), 'valRejectedReward')).toBeNull();
 });
