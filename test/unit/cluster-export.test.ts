@@ -7,7 +7,7 @@ import { AXOLOTL_KEYS, axolotlYaml, clusterFiles, plainNumber, trlScript } from 
 import { packExamples, packPairs, type RunRecord } from '../../src/data/runs';
 import type { Row } from '../../src/data/types';
 import { alpacaPrompt } from '../../src/tokenizer/templates';
-import { defaultRewardSettings, defaultSftSettings, type SftSettings } from '../../src/train/run';
+import { defaultDpoSettings, defaultRewardSettings, defaultSftSettings, type SftSettings } from '../../src/train/run';
 
 /**
  * A reader for the YAML subset the exporter writes (no YAML library is a dependency): `key: scalar`, `key:` with
@@ -52,12 +52,12 @@ const pairRowsData: Row[] = [
   { instruction: 'Rate these.', input: 'x', output: '', responses: [{ response: 'good', score: 9, source: 'gpt4' }, { response: 'bad', score: 2, source: 'other' }] },
 ];
 
-function runOf(kind: 'sft' | 'reward', data: RunRecord['data'], settings: Partial<RunRecord['settings']> = {}): RunRecord {
+function runOf(kind: 'sft' | 'reward' | 'dpo', data: RunRecord['data'], settings: Partial<RunRecord['settings']> = {}): RunRecord {
   return {
     id: 'run-1', kind, name: 'my run #1', createdAt: 1, updatedAt: 2,
     model: { label: 'HuggingFaceTB/SmolLM2-135M-Instruct', parameterCount: 134_515_008, vocabSize: 49_152 },
     data,
-    settings: { ...(kind === 'reward' ? defaultRewardSettings : defaultSftSettings), ...settings },
+    settings: { ...(kind === 'reward' ? defaultRewardSettings : kind === 'dpo' ? defaultDpoSettings : defaultSftSettings), ...settings },
     maxLen: 384, trainOnInputs: false, status: 'finished', totalSteps: 40, checkpointStep: 40, events: [], error: null, truncated: 0,
   };
 }
@@ -153,6 +153,23 @@ describe('cluster files of a run', () => {
     expect(files[1].text).toMatch(/use the TRL script/);
   });
 
+  test('a DPO run exports its pairs without margins, a TRL DPOTrainer script with its beta and a CAUSAL_LM LoRA, and no Axolotl config', () => {
+    const run = { ...runOf('dpo', datasetData('alpaca'), { beta: 0.25 } as never), start: { runId: 'sft-1', name: 'SFT run', step: 40 } };
+    const files = clusterFiles({ run, rows: pairRowsData });
+    expect(files[0].name).toBe('train.pairs.jsonl');
+    expect(files[0].text.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { prompt: alpacaPrompt('Pick a colour.'), chosen: 'Blue.', rejected: 'no' },
+      { prompt: alpacaPrompt('Rate these.', 'x'), chosen: 'good', rejected: 'bad' },
+    ]);
+    expect(files[1]).toMatchObject({ name: 'axolotl.txt' });
+    expect(files[1].text).toMatch(/use the TRL script/);
+    const script = trlScript(run, files[0].name);
+    expect(script).toContain('beta=0.25');
+    expect(script).toContain('DPOTrainer(model=MODEL');
+    expect(script).toContain('task_type="CAUSAL_LM"');
+    expect(script).toContain('SFT adapter of "SFT run" (step 40)');
+  });
+
   test('a run whose dataset was deleted says so', () => {
     expect(() => clusterFiles({ run: runOf('sft', datasetData('alpaca')) })).toThrow(/dataset was deleted/);
   });
@@ -166,7 +183,7 @@ describe('cluster files of a run', () => {
     }
   })();
   test.skipIf(!python).each([
-    ['sft', 'alpaca'], ['sft', 'chat'], ['reward', 'alpaca'], ['reward', 'chat'],
+    ['sft', 'alpaca'], ['sft', 'chat'], ['reward', 'alpaca'], ['reward', 'chat'], ['dpo', 'alpaca'],
   ] as const)('the TRL script of a %s run (%s) is valid Python', (kind, format) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'trl-'));
     const file = path.join(dir, 'train_trl.py');
