@@ -313,7 +313,11 @@ export class TrainState extends TrainRuns {
       const prefix = kind === 'reward' ? 'RM · ' : kind === 'dpo' ? 'DPO · ' : '';
       const name = `${prefix}${data.name} · r ${settings.rank} · lr ${settings.lr}${kind === 'dpo' ? ` · β ${form.beta}` : ''}`;
       const model_ = { label: model.label, parameterCount: model.parameterCount, vocabSize: model.config.vocabSize };
-      const start = kind === 'dpo' && this.dpoStart ? { runId: this.dpoStart.runId, name: this.dpoStart.name, step: this.dpoStart.step } : undefined;
+      const picked = kind === 'dpo' ? this.dpoStart : null;
+      const pickedRun = picked && this.runs.find((r) => r.id === picked.runId);
+      if (picked && !pickedRun) throw new Error(`The SFT run "${picked.name}" to start from was deleted: pick another or the base model.`);
+      if (pickedRun) this.checkModel(pickedRun, 'start from it');
+      const start = picked ? { runId: picked.runId, name: picked.name, step: picked.step } : undefined;
       const run = await runs.create({ kind, name, model: model_, data, settings, maxLen, trainOnInputs, totalSteps, ...(start && { start }) }, rows, truncated);
       this.runs = [run, ...this.runs];
       this.starting = false;
@@ -464,6 +468,8 @@ export class TrainState extends TrainRuns {
     if (!run || this.training) return;
     this.setMode(runKind(run));
     this.form.load(run.settings, run.maxLen, run.trainOnInputs);
+    // A DPO run's start adapter is picked again while its SFT run is kept (its latest checkpoint, maybe a later step).
+    if (runKind(run) === 'dpo') void this.chooseStart(this.runs.some((r) => r.id === run.start?.runId) ? run.start!.runId : null);
     const data = run.data;
     if (data.kind === 'dataset' && this.datasets.some((d) => d.id === data.datasetId)) {
       this.chosenFormat = data.format;
