@@ -6,7 +6,6 @@
 // its checkpoint (which carries the reference log-probs) up to reward accuracy >= 0.9 and a loss below its start;
 // a CAUSAL_LM PEFT export; and the run's adapter applied and compared in the Playground like an SFT one.
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Download, Page } from 'playwright-core';
 import { bytesSource } from '../../src/model/files';
@@ -14,7 +13,7 @@ import { openSafetensors } from '../../src/model/safetensors';
 import { tinyConfig, writeRandomModel, type RandomModel } from '../fixtures/random-model';
 import { randInt, seeded } from '../util';
 import { openStudio, type Studio } from './harness';
-import { go, parseShownIds, seriesPoints } from './ui';
+import { go, loadModelFromFiles, parseShownIds, seriesPoints, shownStep } from './ui';
 
 const config = tinyConfig();
 const PAIRS = 48;
@@ -30,19 +29,11 @@ function pairsJsonl(): string {
   }).join('\n');
 }
 
-async function shownStep(page: Page): Promise<number> {
-  const text = await page.getByRole('status', { name: 'Step' }).innerText();
-  return Number(/Step (\d+)/.exec(text)?.[1] ?? NaN);
-}
-
 describe('Train page, Preference (DPO) mode, on a tiny random model', () => {
   let studio: Studio;
   let model: RandomModel;
 
-  const loadModel = async (page: Page) => {
-    await page.getByLabel('Model files').setInputFiles(['config.json', 'model.safetensors'].map((f) => path.join(model.dir, f)));
-    await page.getByRole('region', { name: 'local files' }).waitFor({ timeout: 120_000 });
-  };
+  const loadModel = (page: Page) => loadModelFromFiles(page, model.dir);
 
   beforeAll(async () => {
     model = await writeRandomModel(config, 44);

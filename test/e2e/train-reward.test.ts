@@ -7,7 +7,6 @@
 // "Use as reward model" putting it back in the reward slot; and the Rerank page ranking five samples of the base
 // model by that reward model, with the baseline beside the top-1, as the engine's own rerank does.
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Download, Page } from 'playwright-core';
 import type { RerankRequest } from '../../src/engine/api';
@@ -16,7 +15,7 @@ import { openSafetensors } from '../../src/model/safetensors';
 import { tinyConfig, writeRandomModel, type RandomModel } from '../fixtures/random-model';
 import { randInt, seeded } from '../util';
 import { openStudio, type Studio } from './harness';
-import { engineRerank, go, parseShownIds, rankedItems, seriesPoints } from './ui';
+import { engineRerank, go, loadModelFromFiles, parseShownIds, rankedItems, seriesPoints, shownStep } from './ui';
 
 const config = tinyConfig();
 const PAIRS = 48;
@@ -37,11 +36,6 @@ const comparisonRows = [
   { user_input: 'Count to two.', responses_and_scores: [{ response: '1, 2', score: 7, source: 'gpt4' }, { response: 'one two', score: 7, source: 'davinci' }] },
 ];
 
-async function shownStep(page: Page): Promise<number> {
-  const text = await page.getByRole('status', { name: 'Step' }).innerText();
-  return Number(/Step (\d+)/.exec(text)?.[1] ?? NaN);
-}
-
 function rewardSlotHolds(page: Page): Promise<boolean> {
   return page.evaluate(async () => (await window.studioEngine.adapterSlots()).some((s) => s.slot === 'reward'));
 }
@@ -50,10 +44,7 @@ describe('Train page, reward model mode, on a tiny random model', () => {
   let studio: Studio;
   let model: RandomModel;
 
-  const loadModel = async (page: Page) => {
-    await page.getByLabel('Model files').setInputFiles(['config.json', 'model.safetensors'].map((f) => path.join(model.dir, f)));
-    await page.getByRole('region', { name: 'local files' }).waitFor({ timeout: 120_000 });
-  };
+  const loadModel = (page: Page) => loadModelFromFiles(page, model.dir);
 
   beforeAll(async () => {
     model = await writeRandomModel(config, 33);

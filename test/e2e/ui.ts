@@ -19,12 +19,20 @@ export interface Goldens {
 
 export const goldens: Goldens = JSON.parse(readFileSync(path.join(stories260K, 'goldens.json'), 'utf8'));
 
-/** Picks config.json and model.safetensors in the file input and waits for the model card. */
-export async function loadStoriesFromFiles(page: Page): Promise<void> {
-  await page
-    .getByLabel('Model files')
-    .setInputFiles([path.join(stories260K, 'config.json'), path.join(stories260K, 'model.safetensors')]);
+/** Picks a model folder's config.json and model.safetensors in the file input and waits for the model card. */
+export async function loadModelFromFiles(page: Page, dir: string): Promise<void> {
+  await page.getByLabel('Model files').setInputFiles([path.join(dir, 'config.json'), path.join(dir, 'model.safetensors')]);
   await page.getByRole('region', { name: 'local files' }).waitFor({ timeout: 120_000 });
+}
+
+export function loadStoriesFromFiles(page: Page): Promise<void> {
+  return loadModelFromFiles(page, stories260K);
+}
+
+/** The optimizer step the Train page's run panel shows. */
+export async function shownStep(page: Page): Promise<number> {
+  const text = await page.getByRole('status', { name: 'Step' }).innerText();
+  return Number(/Step (\d+)/.exec(text)?.[1] ?? NaN);
 }
 
 /** The ids shown in a sample's output ("461, 461, 401"), as numbers. */
