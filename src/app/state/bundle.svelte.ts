@@ -2,9 +2,8 @@
 // file, bytes or a URL (`?bundle=URL`, the link an instructor hands out). One BundleState per page (set in
 // App.svelte); `window.studio` exposes its export and import for power users.
 import { getContext, setContext } from 'svelte';
-import { exportBundle, importBundle, type BundleSummary, type ProjectDatabases } from '../../data/bundle-io';
+import { exportBundle, importBundle, type BundleSummary } from '../../data/bundle-io';
 import { sharedStudioDB } from '../../data/db';
-import { EvalStore } from '../../eval/store';
 import { messageOf } from '../lib/message';
 
 /** The query parameter that opens a bundle when the studio loads. */
@@ -31,7 +30,6 @@ export class BundleState {
   busy = $state<string | null>(null);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
-  #dbs: Promise<ProjectDatabases> | null = null;
 
   /**
    * Every page's state reads the stores once, so after an import from the UI the page reloads (`reload`) and the
@@ -45,19 +43,14 @@ export class BundleState {
     session?.removeItem(NOTICE_KEY);
   }
 
-  private databases(): Promise<ProjectDatabases> {
-    this.#dbs ??= Promise.all([sharedStudioDB(), EvalStore.open()]).then(([studio, evals]) => ({ studio, eval: evals.db }));
-    return this.#dbs;
-  }
-
   /** The whole project as bundle bytes (never the API key). */
   async exportBytes(): Promise<Uint8Array> {
-    return exportBundle(await this.databases());
+    return exportBundle(await sharedStudioDB());
   }
 
   /** Merges bundle bytes into this browser's project; a bad file throws and changes nothing. */
   async importBytes(bytes: Uint8Array | ArrayBuffer): Promise<BundleSummary> {
-    return importBundle(await this.databases(), bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    return importBundle(await sharedStudioDB(), bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
   }
 
   /** Export for the UI: the bytes, or null with the error shown. */
