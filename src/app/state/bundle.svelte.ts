@@ -3,8 +3,9 @@
 // App.svelte); `window.studio` exposes its export and import for power users.
 import { getContext, setContext } from 'svelte';
 import { exportBundle, importBundle, type BundleSummary } from '../../data/bundle-io';
-import { sharedStudioDB } from '../../data/db';
 import { messageOf } from '../lib/message';
+import type { Services } from '../services';
+import { runTask } from './task';
 
 /** The query parameter that opens a bundle when the studio loads. */
 export const BUNDLE_PARAM = 'bundle';
@@ -36,6 +37,7 @@ export class BundleState {
    * notice waits in `session` for the reloaded page. The console's importBundle leaves the page as it is.
    */
   constructor(
+    private readonly services: Services,
     private readonly reload: () => void = () => {},
     private readonly session: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null = null,
   ) {
@@ -45,12 +47,12 @@ export class BundleState {
 
   /** The whole project as bundle bytes (never the API key). */
   async exportBytes(): Promise<Uint8Array> {
-    return exportBundle(await sharedStudioDB());
+    return exportBundle((await this.services.stores()).db);
   }
 
   /** Merges bundle bytes into this browser's project; a bad file throws and changes nothing. */
   async importBytes(bytes: Uint8Array | ArrayBuffer): Promise<BundleSummary> {
-    return importBundle(await sharedStudioDB(), bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    return importBundle((await this.services.stores()).db, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
   }
 
   /** Export for the UI: the bytes, or null with the error shown. */
@@ -104,17 +106,7 @@ export class BundleState {
   }
 
   private async task<T>(label: string, fn: () => Promise<T>): Promise<T | null> {
-    this.busy = label;
-    this.error = null;
-    this.notice = null;
-    try {
-      return await fn();
-    } catch (e) {
-      this.error = messageOf(e);
-      return null;
-    } finally {
-      this.busy = null;
-    }
+    return (await runTask(this, label, fn)) ?? null;
   }
 }
 
