@@ -6,8 +6,7 @@ import type { GenerateRequest, SamplingParams } from '../engine/api';
 import { newJob, type JobStore } from '../teacher/runner';
 import type { GenerationParams, JobItem, JobRecord, JobSpec, PriceTable } from '../teacher/types';
 import type { AnswerRow, EvalItem } from './eval-set';
-import type { RankingTag } from './ranking';
-import type { AnswerOrigin } from './store';
+import type { AnswerOrigin, RankingTag } from './store-records';
 
 /** Questions per generate() call: they decode together in one batch. */
 export const LOCAL_BATCH = 4;

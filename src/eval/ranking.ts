@@ -4,21 +4,9 @@
 // answer set, judged against an opponent like any other, and Reports draws the groups beside the paper's.
 import { answerRows } from './answers';
 import type { AnswerRow, EvalItem } from './eval-set';
-import type { AnswerOrigin, AnswerSetRecord } from './store';
+import type { AnswerOrigin, AnswerSetRecord, RankingGroup, RankingTag } from './store-records';
 
-/** "B": sample 1 of each question; k: the k-th best sample by reward (1-based). */
-export type RankingGroup = 'B' | number;
-
-/** What an answer set of a ranking run records about its group (in its origin). */
-export interface RankingTag {
-  /** The ranking run every group of it shares. */
-  runId: string;
-  group: RankingGroup;
-  /** Samples per question. */
-  n: number;
-  /** The reward model that ranked them (a run or file names). */
-  reward: string;
-}
+export type { RankingGroup, RankingTag };
 
 /**
  * Indices of `rewards`, best first. Equal rewards keep generation order (so with a constant reward R1 is the

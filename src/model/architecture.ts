@@ -2,10 +2,8 @@
 // the checkpoint's tensors. Every entry runs the same math (RMSNorm, RoPE, grouped-query attention, SwiGLU MLP),
 // so another Llama-family architecture with that math is one more entry here. Names are module paths; a
 // tensor's name is its module path + ".weight" or ".bias". Dimension letters as in config.ts.
-import type { LoraTarget } from './lora';
-
-/** A projection of a decoder layer, by its Hugging Face module name (the LoRA targets are the same seven). */
-export type Projection = LoraTarget;
+/** A projection of a decoder layer, by its Hugging Face module name (lora.ts's LoRA targets are the same seven). */
+export type Projection = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
 /** The projections that may carry a bias (the engine adds biases to q, k and v only). */
 export type BiasedProjection = 'q_proj' | 'k_proj' | 'v_proj';
 

@@ -24,9 +24,9 @@ async function fresh(): Promise<Studio> {
   return studio;
 }
 
-/** Writes a small project straight into the studio's databases, as the app's stores would have. */
+/** Writes a small project straight into the studio's database, as the app's stores would have. */
 async function seed(page: Page): Promise<void> {
-  // Opening both databases through the app runs their migrations first.
+  // Opening the database through the app runs its migrations first.
   await page.evaluate(() => window.studio.exportBundle());
   await page.evaluate(async (secret) => {
     const open = (name: string) => new Promise<IDBDatabase>((resolve, reject) => {
@@ -64,8 +64,6 @@ async function seed(page: Page): Promise<void> {
       ['runData', { runId: 'run-e2e', offsets: Uint32Array.from([0, 3, 5]), inputIds: Uint32Array.from([1, 2, 3, 4, 5]), labels: Int32Array.from([-100, 2, 3, 4, 5]) }],
       ['settings', { baseURL: 'http://127.0.0.1:9/v1', teacherModel: 'gpt-4' }, 'teacher.settings'],
       ['settings', secret, 'teacher.apiKey'],
-    ]);
-    await write(await open('instruct-studio-eval'), [
       ['judgeRuns', { id: 'judge-e2e', name: 'tuned vs base', createdAt: 5, prompt: 'vicuna', model: 'gpt-4', baseURL: 'http://127.0.0.1:9/v1', evalSetId: 'vicuna80', answerSets: { a: 'x', b: 'y' }, labels: { a: 'tuned', b: 'base' }, verdicts: [{ questionId: '1', category: 'generic', order: 'ab', text: '8 7', scores: [8, 7] }] }],
       ['hhhSessions', { id: 'hhh-e2e', name: 'ratings', createdAt: 6, seed: 1, labels: { a: 'x', b: 'y' }, evalSet: 'vicuna80', items: [] }],
       ['hhhRatings', { sessionId: 'hhh-e2e', rater: 'ana', itemId: '1', helpful: 'a', comment: '', ratedAt: 7 }],
@@ -73,7 +71,7 @@ async function seed(page: Page): Promise<void> {
   }, SECRET);
 }
 
-/** Every store of both databases, typed arrays as their type and bytes, so two profiles compare exactly. */
+/** Every store of the studio database, typed arrays as their type and bytes, so two profiles compare exactly. */
 function dump(page: Page) {
   return page.evaluate(async () => {
     const plain = (v: unknown): unknown => {
@@ -83,22 +81,20 @@ function dump(page: Page) {
       return v;
     };
     const out: Record<string, unknown> = {};
-    for (const name of ['instruct-studio', 'instruct-studio-eval']) {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const req = indexedDB.open(name);
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open('instruct-studio');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    for (const store of db.objectStoreNames) {
+      const tx = db.transaction(store);
+      const [keys, values] = await Promise.all(['getAllKeys', 'getAll'].map((m) => new Promise<unknown[]>((resolve) => {
+        const req = (tx.objectStore(store) as unknown as Record<string, () => IDBRequest<unknown[]>>)[m]();
         req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-      for (const store of db.objectStoreNames) {
-        const tx = db.transaction(store);
-        const [keys, values] = await Promise.all(['getAllKeys', 'getAll'].map((m) => new Promise<unknown[]>((resolve) => {
-          const req = (tx.objectStore(store) as unknown as Record<string, () => IDBRequest<unknown[]>>)[m]();
-          req.onsuccess = () => resolve(req.result);
-        })));
-        out[store] = plain(keys.map((k, i) => [k, values[i]]));
-      }
-      db.close();
+      })));
+      out[store] = plain(keys.map((k, i) => [k, values[i]]));
     }
+    db.close();
     return out as Record<string, [unknown, unknown][]>;
   });
 }

@@ -17,7 +17,7 @@ const key = 'sk-e2e-judge-0123456789abcdef';
 async function savedIndex(page: Page, rater: string): Promise<number> {
   return page.evaluate(async (name) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open('instruct-studio-eval');
+      const req = indexedDB.open('instruct-studio');
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     });
@@ -34,7 +34,7 @@ async function savedIndex(page: Page, rater: string): Promise<number> {
 async function savedRatings(page: Page): Promise<number> {
   return page.evaluate(async () => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open('instruct-studio-eval');
+      const req = indexedDB.open('instruct-studio');
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     });

@@ -68,7 +68,7 @@ interface StoredSet {
 async function storedSets(page: Page): Promise<StoredSet[]> {
   return page.evaluate(async () => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open('instruct-studio-eval');
+      const req = indexedDB.open('instruct-studio');
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     });

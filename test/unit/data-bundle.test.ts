@@ -1,8 +1,9 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'vitest';
 import { BUNDLE_VERSION, BundleError, containsBytes, decodeBundle, emptyStores, encodeBundle } from '../../src/data/bundle';
-import { exportBundle, importBundle, type ProjectDatabases } from '../../src/data/bundle-io';
-import { openStudioDB } from '../../src/data/db';
+import type { IDBPDatabase } from 'idb';
+import { exportBundle, importBundle } from '../../src/data/bundle-io';
+import { openStudioDB, type StudioDB } from '../../src/data/db';
 import { RunStore } from '../../src/data/runs';
 import { SettingsStore } from '../../src/data/settings';
 import { DatasetStore } from '../../src/data/store';
@@ -12,10 +13,8 @@ import { API_KEY, SETTINGS_KEY } from '../../src/teacher/settings';
 import { defaultSftSettings, type TrainEvent } from '../../src/train/run';
 
 let dbCount = 0;
-async function freshProject(): Promise<ProjectDatabases> {
-  const n = ++dbCount;
-  return { studio: await openStudioDB(`bundle-studio-${process.pid}-${n}`), eval: (await EvalStore.open(`bundle-eval-${process.pid}-${n}`)).db };
-}
+type Project = IDBPDatabase<StudioDB>;
+const freshProject = (): Promise<Project> => openStudioDB(`bundle-studio-${process.pid}-${++dbCount}`);
 
 const SECRET = 'sk-test-THIS-KEY-MUST-NEVER-LEAVE-0123456789';
 
@@ -52,25 +51,25 @@ const judgeRun: JudgeRunRecord = {
 };
 
 /** A project with a dataset, an SFT run with its curve, checkpoint and tokenized rows, a judge run, a rating and settings. */
-async function seed(project: ProjectDatabases) {
-  const datasets = new DatasetStore(project.studio);
+async function seed(project: Project) {
+  const datasets = new DatasetStore(project);
   const dataset = await datasets.create('alpaca small', 'alpaca', { kind: 'paste' }, [
     { instruction: 'Name a colour.', input: '', output: 'Blue.' },
     { instruction: 'Add 2 and 3.', input: '', output: '5', meta: { category: 'math' } },
   ]);
-  const runs = new RunStore(project.studio);
+  const runs = new RunStore(project);
   const run = await runs.create(
     { name: 'sft', model: { label: 'stories260K', parameterCount: 260_000, vocabSize: 512 }, data: { kind: 'tokenized', name: 'rows.jsonl', rowCount: 2 }, settings: { ...defaultSftSettings, rank: 2 }, maxLen: 64, trainOnInputs: false, totalSteps: 3 },
     [{ inputIds: [1, 2, 3], labels: [-100, 2, 3] }, { inputIds: [4, 5], labels: [4, 5] }],
   );
   await runs.saveCheckpoint(run.id, { step: 3, adapter, optimizer: { m: [new Float32Array(6).fill(0.5)], v: [new Float32Array(6).fill(0.25)] } }, events);
-  const evals = new EvalStore(project.eval);
+  const evals = new EvalStore(project);
   await evals.putJudgeRun(judgeRun);
   await evals.putSessionWithRatings(
     { id: 'hhh-1', name: 'session', createdAt: 1, seed: 3, labels: { a: 'x', b: 'y' }, evalSet: 'vicuna80', items: [] },
     [{ sessionId: 'hhh-1', rater: 'ana', itemId: 'q1', helpful: 'a', comment: 'clear', ratedAt: 9 }] as never,
   );
-  const settings = new SettingsStore(project.studio);
+  const settings = new SettingsStore(project);
   await settings.set(SETTINGS_KEY, { baseURL: 'http://127.0.0.1:9/v1', teacherModel: 'gpt-4' });
   await settings.set(API_KEY, SECRET);
   return { datasetId: dataset.id, runId: run.id };
@@ -144,7 +143,7 @@ describe('project bundle export and import', () => {
     const summary = await importBundle(target, bytes);
     expect(summary).toMatchObject({ datasets: 1, records: 2, runs: 1, checkpoints: 1, runData: 1, judgeRuns: 1, hhhSessions: 1, hhhRatings: 1, settings: 1 });
 
-    const [from, to] = [source, target].map((p) => ({ datasets: new DatasetStore(p.studio), runs: new RunStore(p.studio), evals: new EvalStore(p.eval), settings: new SettingsStore(p.studio) }));
+    const [from, to] = [source, target].map((p) => ({ datasets: new DatasetStore(p), runs: new RunStore(p), evals: new EvalStore(p), settings: new SettingsStore(p) }));
     expect(await to.datasets.list()).toEqual(await from.datasets.list());
     expect(await to.datasets.rows(datasetId)).toEqual(await from.datasets.rows(datasetId));
     const run = await to.runs.get(runId);
@@ -166,14 +165,14 @@ describe('project bundle export and import', () => {
     const { datasetId } = await seed(source);
     const bytes = await exportBundle(source);
     const target = await freshProject();
-    const local = await new DatasetStore(target.studio).create('mine', 'alpaca', { kind: 'paste' }, [{ instruction: 'a', input: '', output: 'b' }]);
-    await new SettingsStore(target.studio).set(API_KEY, 'sk-students-own');
+    const local = await new DatasetStore(target).create('mine', 'alpaca', { kind: 'paste' }, [{ instruction: 'a', input: '', output: 'b' }]);
+    await new SettingsStore(target).set(API_KEY, 'sk-students-own');
     await importBundle(target, bytes);
     await importBundle(target, bytes);
-    const datasets = new DatasetStore(target.studio);
+    const datasets = new DatasetStore(target);
     expect((await datasets.list()).map((d) => d.id).sort()).toEqual([datasetId, local.id].sort());
     expect(await datasets.rows(datasetId)).toHaveLength(2);
-    expect(await new SettingsStore(target.studio).get(API_KEY)).toBe('sk-students-own');
+    expect(await new SettingsStore(target).get(API_KEY)).toBe('sk-students-own');
   });
 
   test('a bad bundle changes nothing', async () => {
@@ -186,15 +185,15 @@ describe('project bundle export and import', () => {
     stores.datasets.push({ id: 'd', name: 'x' });
     stores.settings.push({ key: API_KEY, value: 'sk-smuggled' });
     await expect(importBundle(target, encodeBundle({ createdAt: 1, stores }))).rejects.toThrow(/API key/);
-    expect(await new DatasetStore(target.studio).list()).toEqual([]);
-    expect(await new RunStore(target.studio).list()).toEqual([]);
-    expect(await new SettingsStore(target.studio).get(API_KEY)).toBeUndefined();
+    expect(await new DatasetStore(target).list()).toEqual([]);
+    expect(await new RunStore(target).list()).toEqual([]);
+    expect(await new SettingsStore(target).get(API_KEY)).toBeUndefined();
   });
 
   test('an export refuses to carry the key when it was pasted into the data', async () => {
     const project = await freshProject();
     await seed(project);
-    await new DatasetStore(project.studio).create(`notes ${SECRET}`, 'alpaca', { kind: 'paste' }, []);
+    await new DatasetStore(project).create(`notes ${SECRET}`, 'alpaca', { kind: 'paste' }, []);
     await expect(exportBundle(project)).rejects.toThrow(/API key appears/);
   });
 });

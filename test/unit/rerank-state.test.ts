@@ -11,7 +11,9 @@ import { RunStore, type NewRun } from '../../src/data/runs';
 import type { LoraAdapter } from '../../src/model/lora';
 import { defaultSftSettings } from '../../src/train/run';
 import { EngineState } from '../../src/app/state/engine.svelte';
-import { useEvalState } from '../../src/app/state/eval.svelte';
+import { evalStateOf } from '../../src/app/state/eval.svelte';
+import { Services } from '../../src/app/services';
+import { EvalStore } from '../../src/eval/store';
 import { GROUP_BATCH_ROWS, NO_REWARD_MODEL, RankingGroupsState, RerankState, RewardModelState } from '../../src/app/state/rerank.svelte';
 
 const model: ModelInfo = {
@@ -66,17 +68,19 @@ class FakeEngine {
   }
 }
 
+/** The page's services over the test's engine; the stores are the shared (fake) IndexedDB's. */
 function setup() {
   const fake = new FakeEngine();
-  const engine = new EngineState(fake.client(), null);
+  const services = new Services(fake.client());
+  const engine = new EngineState(services.engine, null);
   engine.model = model;
-  return { fake, engine };
+  return { fake, engine, services };
 }
 
 describe('RerankState', () => {
   test('without a reward model a run says what to do and asks nothing of the engine', async () => {
-    const { fake, engine } = setup();
-    const rerank = new RerankState(engine);
+    const { fake, engine, services } = setup();
+    const rerank = new RerankState(engine, services);
     expect(rerank.n).toBe(5);
     rerank.chosenMode = 'alpaca';
     rerank.instruction = 'Say hi.';
@@ -87,10 +91,10 @@ describe('RerankState', () => {
   });
 
   test('samples ranked by reward, best first, ties in generation order; the pick moves and clamps', async () => {
-    const { fake, engine } = setup();
+    const { fake, engine, services } = setup();
     fake.slots.set('reward', { slot: 'reward', rank: 8, alpha: 16, targets: ['q_proj'] });
     fake.rewardOf = (_p, s) => [0.5, 2, -1, 2, 0.1][s];
-    const rerank = new RerankState(engine);
+    const rerank = new RerankState(engine, services);
     rerank.instruction = 'Say hi.';
     await rerank.generate();
     expect(rerank.error).toBeNull();
@@ -113,20 +117,20 @@ describe('RerankState', () => {
   });
 
   test('the policy is the adapter slot the UI applies', async () => {
-    const { fake, engine } = setup();
+    const { fake, engine, services } = setup();
     fake.slots.set('reward', { slot: 'reward', rank: 8, alpha: 16, targets: ['q_proj'] });
     engine.adapterSlot = 'policy';
-    const rerank = new RerankState(engine);
+    const rerank = new RerankState(engine, services);
     rerank.instruction = 'Say hi.';
     await rerank.generate();
     expect(fake.requests[0].adapter).toBe('policy');
   });
 
   test('a cancelled run keeps its samples unranked', async () => {
-    const { fake, engine } = setup();
+    const { fake, engine, services } = setup();
     fake.slots.set('reward', { slot: 'reward', rank: 8, alpha: 16, targets: ['q_proj'] });
     fake.onRerank = () => true;
-    const rerank = new RerankState(engine);
+    const rerank = new RerankState(engine, services);
     rerank.instruction = 'Say hi.';
     await rerank.generate();
     expect(rerank.rewards).toBeNull();
@@ -138,7 +142,7 @@ describe('RerankState', () => {
 
 describe('RewardModelState', () => {
   test('lists reward runs with a checkpoint only; a run puts its adapter in the reward slot by name; an SFT adapter is refused', async () => {
-    const { fake, engine } = setup();
+    const { fake, engine, services } = setup();
     const store = new RunStore(await sharedStudioDB());
     const base: NewRun = {
       name: 'sft', model: { label: 'tiny', parameterCount: 1000, vocabSize: 97 }, settings: defaultSftSettings, maxLen: 64, trainOnInputs: false, totalSteps: 10,
@@ -150,7 +154,7 @@ describe('RewardModelState', () => {
     await store.saveCheckpoint(rm.id, { step: 7, adapter: adapter([1, 2, 3, 4]), optimizer: { m: [], v: [] } }, []);
     await store.create({ ...base, name: 'rm without checkpoint', kind: 'reward' });
 
-    const reward = new RewardModelState(engine);
+    const reward = new RewardModelState(engine, services);
     await reward.refreshRuns();
     expect(reward.runs).toEqual([{ id: rm.id, name: 'rm', step: 7 }]);
     await reward.useRun(rm.id);
@@ -175,25 +179,24 @@ describe('RankingGroupsState', () => {
   let evalSetId = '';
 
   beforeEach(async () => {
-    const evals = useEvalState();
-    const store = await evals.store();
+    const store = new EvalStore(await sharedStudioDB());
     for (const s of await store.answerSets()) await store.deleteAnswerSet(s.id);
     evalSetId = crypto.randomUUID();
     await store.putEvalSet({ id: evalSetId, name: 'six', items, createdAt: Date.now() });
-    await evals.refresh();
   });
 
-  function groups(engine: EngineState) {
-    const evals = useEvalState();
-    const reward = new RewardModelState(engine);
+  async function groups(engine: EngineState, services: Services) {
+    const evals = evalStateOf(services);
+    await evals.refresh();
+    const reward = new RewardModelState(engine, services);
     const state = new RankingGroupsState(engine, evals, reward, () => (engine.adapterSlot ? 'sft run' : null));
     state.form.evalSetId = evalSetId;
     return { state, evals, reward };
   }
 
   test('blocked without a reward model; then every question reranked in batches and saved as B, R1..Rn', async () => {
-    const { fake, engine } = setup();
-    const { state, evals } = groups(engine);
+    const { fake, engine, services } = setup();
+    const { state, evals } = await groups(engine, services);
     await state.run();
     expect(state.error).toBe(NO_REWARD_MODEL);
 
@@ -231,8 +234,8 @@ describe('RankingGroupsState', () => {
   });
 
   test('a cancel during a call saves nothing', async () => {
-    const { fake, engine } = setup();
-    const { state, evals } = groups(engine);
+    const { fake, engine, services } = setup();
+    const { state, evals } = await groups(engine, services);
     await engine.engine.setAdapter('reward', adapter([1, 1, 1, 1]));
     state.form.maxNewTokens = 16;
     fake.onRerank = (call) => {

@@ -1,12 +1,17 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'vitest';
+import { Services } from '../../src/app/services';
 import { TOUR_STEPS, TourState } from '../../src/app/state/tour.svelte';
 import { sharedStudioDB } from '../../src/data/db';
 import { RunStore } from '../../src/data/runs';
 import { DatasetStore } from '../../src/data/store';
+import type { EngineClient } from '../../src/engine/client';
 import { EvalStore } from '../../src/eval/store';
 import type { LoraAdapter } from '../../src/model/lora';
 import { defaultSftSettings } from '../../src/train/run';
+
+/** The tour reads the stores only: its services have no engine, and any use of one fails the test. */
+const services = new Services(new Proxy({}, { get: (_, name) => { throw new Error(`the tour asked the engine for ${String(name)}`); } }) as EngineClient);
 
 /** localStorage as the browser keeps it across a reload: one map, read by each new page's state. */
 function storage() {
@@ -21,28 +26,28 @@ describe('the guided tour', () => {
 
   test('progress ticked by hand survives a reload, and the next step follows it', () => {
     const local = storage();
-    const before = new TourState(local);
+    const before = new TourState(services, local);
     expect(before.next?.id).toBe('data');
     before.set('data', true);
     before.set('teacher', true);
     before.set('teacher', false);
     before.set('compare', true);
-    const after = new TourState(local);
+    const after = new TourState(services, local);
     expect(after.done.sort()).toEqual(['compare', 'data']);
     expect(after.next?.id).toBe('teacher');
     after.reset();
-    expect(new TourState(local).done).toEqual([]);
+    expect(new TourState(services, local).done).toEqual([]);
   });
 
   test('visiting Reports completes its step; an unreadable record starts afresh', () => {
     const local = storage();
     local.setItem('studio.tour', '{not json');
-    const tour = new TourState(local);
+    const tour = new TourState(services, local);
     expect(tour.done).toEqual([]);
     tour.visited('datasets');
     expect(tour.isDone('reports')).toBe(false);
     tour.visited('reports');
-    expect(new TourState(local).isDone('reports')).toBe(true);
+    expect(new TourState(services, local).isDone('reports')).toBe(true);
   });
 
   test('steps the stored data shows done are checked off and kept', async () => {
@@ -55,10 +60,10 @@ describe('the guided tour', () => {
     const evals = await EvalStore.open();
     await evals.putJudgeRun({ id: 'j', name: 'j', createdAt: 1, prompt: 'vicuna', model: 'gpt-4', baseURL: 'u', evalSetId: 'e', answerSets: { a: 'a', b: 'b' }, labels: { a: 'a', b: 'b' }, verdicts: [{ questionId: '1', category: 'generic', first: 'a', text: '8 7', points: { a: 8, b: 7 }, cached: false }] });
     const local = storage();
-    const tour = new TourState(local);
+    const tour = new TourState(services, local);
     await tour.detect();
     expect(tour.error).toBeNull();
     expect(tour.done.sort()).toEqual(['data', 'judge', 'sft']);
-    expect(new TourState(local).done.sort()).toEqual(['data', 'judge', 'sft']);
+    expect(new TourState(services, local).done.sort()).toEqual(['data', 'judge', 'sft']);
   });
 });

@@ -2,10 +2,10 @@
 // file, bytes or a URL (`?bundle=URL`, the link an instructor hands out). One BundleState per page (set in
 // App.svelte); `window.studio` exposes its export and import for power users.
 import { getContext, setContext } from 'svelte';
-import { exportBundle, importBundle, type BundleSummary, type ProjectDatabases } from '../../data/bundle-io';
-import { sharedStudioDB } from '../../data/db';
-import { EvalStore } from '../../eval/store';
+import { exportBundle, importBundle, type BundleSummary } from '../../data/bundle-io';
 import { messageOf } from '../lib/message';
+import type { Services } from '../services';
+import { runTask } from './task';
 
 /** The query parameter that opens a bundle when the studio loads. */
 export const BUNDLE_PARAM = 'bundle';
@@ -31,13 +31,13 @@ export class BundleState {
   busy = $state<string | null>(null);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
-  #dbs: Promise<ProjectDatabases> | null = null;
 
   /**
    * Every page's state reads the stores once, so after an import from the UI the page reloads (`reload`) and the
    * notice waits in `session` for the reloaded page. The console's importBundle leaves the page as it is.
    */
   constructor(
+    private readonly services: Services,
     private readonly reload: () => void = () => {},
     private readonly session: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null = null,
   ) {
@@ -45,19 +45,14 @@ export class BundleState {
     session?.removeItem(NOTICE_KEY);
   }
 
-  private databases(): Promise<ProjectDatabases> {
-    this.#dbs ??= Promise.all([sharedStudioDB(), EvalStore.open()]).then(([studio, evals]) => ({ studio, eval: evals.db }));
-    return this.#dbs;
-  }
-
   /** The whole project as bundle bytes (never the API key). */
   async exportBytes(): Promise<Uint8Array> {
-    return exportBundle(await this.databases());
+    return exportBundle((await this.services.stores()).db);
   }
 
   /** Merges bundle bytes into this browser's project; a bad file throws and changes nothing. */
   async importBytes(bytes: Uint8Array | ArrayBuffer): Promise<BundleSummary> {
-    return importBundle(await this.databases(), bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    return importBundle((await this.services.stores()).db, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
   }
 
   /** Export for the UI: the bytes, or null with the error shown. */
@@ -111,17 +106,7 @@ export class BundleState {
   }
 
   private async task<T>(label: string, fn: () => Promise<T>): Promise<T | null> {
-    this.busy = label;
-    this.error = null;
-    this.notice = null;
-    try {
-      return await fn();
-    } catch (e) {
-      this.error = messageOf(e);
-      return null;
-    } finally {
-      this.busy = null;
-    }
+    return (await runTask(this, label, fn)) ?? null;
   }
 }
 

@@ -1,15 +1,13 @@
 // "Run it on a cluster" for the Workshop page: picks a training run, a teacher job or a judge run and prepares its
 // files (data + Axolotl config + TRL script, or OpenAI Batch files), each then saved by the user.
 import { clusterFiles, type ClusterFile } from '../../data/cluster';
-import { sharedStudioDB } from '../../data/db';
-import { RunStore, type RunRecord } from '../../data/runs';
-import { DatasetStore } from '../../data/store';
+import type { RunRecord } from '../../data/runs';
 import { alignAnswers } from '../../eval/eval-set';
-import { EvalStore, type JudgeRunRecord } from '../../eval/store';
+import type { JudgeRunRecord } from '../../eval/store';
 import { judgeBatchFiles, teacherBatchFiles } from '../../teacher/batch-export';
-import { IdbJobStore } from '../../teacher/idb-store';
 import type { JobRecord } from '../../teacher/types';
 import { messageOf } from '../lib/message';
+import type { Services } from '../services';
 
 export class ClusterState {
   runs = $state.raw<RunRecord[]>([]);
@@ -20,27 +18,23 @@ export class ClusterState {
   preparedFor = $state<string | null>(null);
   busy = $state(false);
   error = $state<string | null>(null);
-  #evals: Promise<EvalStore> | null = null;
 
-  private evals(): Promise<EvalStore> {
-    this.#evals ??= EvalStore.open();
-    return this.#evals;
-  }
+  constructor(private readonly services: Services) {}
 
   async refresh(): Promise<void> {
     await this.task(async () => {
-      const db = await sharedStudioDB();
-      this.runs = await new RunStore(db).list();
-      this.jobs = await new IdbJobStore(db).listJobs();
-      this.judgeRuns = await (await this.evals()).judgeRuns();
+      const { runs, jobs, evals } = await this.services.stores();
+      this.runs = await runs.list();
+      this.jobs = await jobs.listJobs();
+      this.judgeRuns = await evals.judgeRuns();
     });
   }
 
   async prepareRun(id: string): Promise<void> {
     await this.task(async () => {
-      const db = await sharedStudioDB();
-      const run = await new RunStore(db).get(id);
-      const rows = run.data.kind === 'dataset' ? await new DatasetStore(db).rows(run.data.datasetId) : undefined;
+      const { db, runs, datasets } = await this.services.stores();
+      const run = await runs.get(id);
+      const rows = run.data.kind === 'dataset' ? await datasets.rows(run.data.datasetId) : undefined;
       const tokenized = run.data.kind === 'tokenized' ? await db.get('runData', id) : undefined;
       this.show(`run “${run.name}”`, clusterFiles({ run, rows: rows?.length ? rows : undefined, tokenized }));
     });
@@ -48,7 +42,7 @@ export class ClusterState {
 
   async prepareJob(id: string): Promise<void> {
     await this.task(async () => {
-      const store = new IdbJobStore(await sharedStudioDB());
+      const store = (await this.services.stores()).jobs;
       const job = await store.loadJob(id);
       if (!job) throw new Error('this teacher job was deleted: reload the page');
       this.show(`teacher job “${job.spec.name}”`, teacherBatchFiles(job, await store.loadItems(id)));
@@ -57,7 +51,7 @@ export class ClusterState {
 
   async prepareJudge(id: string): Promise<void> {
     await this.task(async () => {
-      const evals = await this.evals();
+      const { evals } = await this.services.stores();
       const run = (await evals.judgeRuns()).find((r) => r.id === id);
       if (!run) throw new Error('this judge run was deleted: reload the page');
       const evalSet = await evals.evalSet(run.evalSetId);

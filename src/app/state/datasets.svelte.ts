@@ -1,12 +1,14 @@
 // Datasets page state: the dataset list, the open dataset's rows with search and filters, the row operations
 // (edit, delete, dedupe, split, export), and the Figure 1 statistics. Everything goes through DatasetStore.
-import { sharedStudioDB } from '../../data/db';
 import { exportRows, type ExportFormat, type ExportResult } from '../../data/export';
 import { fetchDatasetText } from '../../data/presets';
 import { isChinese, outputLengths, verbNounStats, type Histogram, type VerbNounStats } from '../../data/stats';
 import { DatasetStore, stripKeys } from '../../data/store';
 import type { DatasetMeta, DatasetRecord } from '../../data/types';
 import { messageOf } from '../lib/message';
+import { useServices, type Services } from '../services';
+import { sharedState } from './shared.svelte';
+import { runTask } from './task';
 
 export type InputFilter = 'any' | 'with' | 'without';
 export type LangFilter = 'any' | 'en' | 'zh';
@@ -43,7 +45,6 @@ export class DatasetsState {
   busy = $state<string | null>(null);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
-  #store: Promise<DatasetStore> | null = null;
   #queryTimer: ReturnType<typeof setTimeout> | undefined;
 
   selected = $derived(this.datasets.find((d) => d.id === this.selectedId) ?? null);
@@ -69,23 +70,14 @@ export class DatasetsState {
 
   filtered = $derived(this.appliedQuery.trim() !== '' || this.inputFilter !== 'any' || this.langFilter !== 'any' || this.emptyOutputOnly);
 
-  store(): Promise<DatasetStore> {
-    this.#store ??= sharedStudioDB().then((db) => new DatasetStore(db));
-    return this.#store;
+  constructor(private readonly services: Services) {}
+
+  async store(): Promise<DatasetStore> {
+    return (await this.services.stores()).datasets;
   }
 
-  async #task<T>(label: string, fn: (store: DatasetStore) => Promise<T>): Promise<T | undefined> {
-    this.busy = label;
-    this.error = null;
-    this.notice = null;
-    try {
-      return await fn(await this.store());
-    } catch (e) {
-      this.error = messageOf(e);
-      return undefined;
-    } finally {
-      this.busy = null;
-    }
+  #task<T>(label: string, fn: (store: DatasetStore) => Promise<T>): Promise<T | undefined> {
+    return runTask(this, label, async () => fn(await this.store()));
   }
 
   async init(): Promise<void> {
@@ -290,16 +282,15 @@ function sample<T>(rows: readonly T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => rows[Math.floor(i * step)]);
 }
 
-// Created when this module loads, outside any component: state whose $derived values must outlive the page
-// that first used them (a component would own them and leave them stale once it unmounts).
-const datasetsState = new DatasetsState();
-const figureState = new FigureState(datasetsState);
+const makeDatasetsState = (services: Services) => new DatasetsState(services);
+export const datasetsStateOf = (services: Services): DatasetsState => sharedState(services, makeDatasetsState);
+const makeFigureState = (services: Services) => new FigureState(datasetsStateOf(services));
 
 /** The page's datasets state: one per page load, so it outlives navigation between pages. */
 export function useDatasetsState(): DatasetsState {
-  return datasetsState;
+  return datasetsStateOf(useServices());
 }
 
 export function useFigureState(): FigureState {
-  return figureState;
+  return sharedState(useServices(), makeFigureState);
 }

@@ -3,18 +3,15 @@
 // job runner (the Teacher page's endpoint and key; answers already paid for come back from the request cache).
 // A set is stored only when every question is answered.
 import type { EngineApi, ModelInfo } from '../../engine/api';
-import { sharedStudioDB } from '../../data/db';
-import { SettingsStore } from '../../data/settings';
 import { AnswerJob, answerRows, apiJobSpec, checkNumber, localRequests, type ApiSettings } from '../../eval/answers';
 import type { AnswerRow } from '../../eval/eval-set';
-import type { AnswerOrigin, EvalSetRecord } from '../../eval/store';
-import { normalizeBaseURL, OPENAI_BASE_URL, TeacherClient } from '../../teacher/client';
+import type { AnswerOrigin, EvalSetRecord, EvalStore } from '../../eval/store';
+import { normalizeBaseURL, OPENAI_BASE_URL } from '../../teacher/client';
 import { redact } from '../../teacher/errors';
-import { IdbJobStore } from '../../teacher/idb-store';
 import { JobRunner } from '../../teacher/runner';
 import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
-import type { EvalState } from './eval.svelte';
 import { messageOf } from '../lib/message';
+import type { Services } from '../services';
 
 export type ApiEndpoint = Pick<TeacherSettings, 'baseURL' | 'teacherModel' | 'concurrency' | 'maxAttempts' | 'budgetUSD' | 'prices'>;
 
@@ -50,6 +47,20 @@ export interface LocalModel {
   slot: string | null;
 }
 
+/** What the generator uses of the Evaluate page's state: EvalState, named by its parts so neither file imports the other. */
+export interface AnswerHost {
+  readonly services: Services;
+  error: string | null;
+  notice: string | null;
+  hasStoredKey: boolean;
+  /** A key typed on the page for this page load. */
+  sessionKey: string;
+  evalSet(id: string): EvalSetRecord | undefined;
+  apiKey(): Promise<string>;
+  refresh(): Promise<void>;
+  task<T>(label: string, fn: (store: EvalStore) => Promise<T>): Promise<T | undefined>;
+}
+
 export class AnswerGenerator {
   form = $state<AnswerForm>({
     evalSetId: '', source: 'local', name: '', mode: 'chat', temperature: 0.7, topP: 0.9, topK: 40, seed: 42,
@@ -62,12 +73,12 @@ export class AnswerGenerator {
   generating = $state(false);
   #cancel: (() => void) | null = null;
 
-  constructor(private readonly evals: EvalState) {}
+  constructor(private readonly evals: AnswerHost) {}
 
   /** Reads the Teacher page's endpoint settings and whether it stored a key; again each time the generator opens. */
   async loadTeacherSettings(): Promise<void> {
     try {
-      const settings = new SettingsStore(await sharedStudioDB());
+      const settings = (await this.evals.services.stores()).settings;
       const saved = await settings.get<Partial<ApiEndpoint>>(SETTINGS_KEY);
       this.teacherSettings = { ...DEFAULT_SETTINGS, ...saved };
       this.evals.hasStoredKey = !!(await settings.get<string>(API_KEY));
@@ -198,9 +209,9 @@ export class AnswerGenerator {
       concurrency: t.concurrency, maxAttempts: t.maxAttempts, budgetUSD: t.budgetUSD, prices: t.prices,
     };
     const key = await this.evals.apiKey();
-    const run = AnswerJob.create(apiJobSpec(name, settings), evalSet.items, new IdbJobStore(await sharedStudioDB()));
+    const run = AnswerJob.create(apiJobSpec(name, settings), evalSet.items, (await this.evals.services.stores()).jobs);
     const runner = new JobRunner(run.job.id, {
-      store: run.store, chat: new TeacherClient({ baseURL: settings.baseURL, apiKey: key }),
+      store: run.store, chat: await this.evals.services.teacher({ baseURL: settings.baseURL, apiKey: key }),
       onProgress: (p) => (this.progress = { done: p.done, total: p.total }),
     });
     this.#cancel = () => runner.cancel();

@@ -5,8 +5,11 @@ import {
   toChoice, toShown, type Criterion, type HhhItem, type HhhRating, type HhhResults, type HhhSession, type ShownChoice,
 } from '../../eval/hhh';
 import type { EvalStore } from '../../eval/store';
-import { useEvalState, type EvalState } from './eval.svelte';
+import { evalStateOf, type EvalState } from './eval.svelte';
 import { messageOf } from '../lib/message';
+import { useServices, type Services } from '../services';
+import { sharedState } from './shared.svelte';
+import { runTask } from './task';
 
 export interface NewSessionForm {
   name: string;
@@ -53,18 +56,8 @@ export class HhhState {
     ? { left: this.item.left === 'a' ? this.item.a : this.item.b, right: this.item.left === 'a' ? this.item.b : this.item.a }
     : null);
 
-  async #task<T>(label: string, fn: (store: EvalStore) => Promise<T>): Promise<T | undefined> {
-    this.busy = label;
-    this.error = null;
-    this.notice = null;
-    try {
-      return await fn(await this.evals.store());
-    } catch (e) {
-      this.error = messageOf(e);
-      return undefined;
-    } finally {
-      this.busy = null;
-    }
+  #task<T>(label: string, fn: (store: EvalStore) => Promise<T>): Promise<T | undefined> {
+    return runTask(this, label, async () => fn(await this.evals.store()));
   }
 
   async init(): Promise<void> {
@@ -219,11 +212,9 @@ export class HhhState {
   }
 }
 
-// Created when this module loads, outside any component, so its $derived values do not belong to (and go
-// stale with) the first page that used them.
-const hhhState = new HhhState(useEvalState(), localStorage);
+const makeHhhState = (services: Services) => new HhhState(evalStateOf(services), localStorage);
 
 /** The page's human-eval state: one per page load, shared by the Human eval and Reports pages. */
 export function useHhhState(): HhhState {
-  return hhhState;
+  return sharedState(useServices(), makeHhhState);
 }

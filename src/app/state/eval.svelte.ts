@@ -2,9 +2,6 @@
 // from its AnswerGenerator), GPT-4 judge runs (both orders, progress, cancel, retry of unparseable verdicts,
 // resumable since every verdict is cached), and ROUGE-L runs. Everything is kept in EvalStore; judged answers
 // in the studio's request cache.
-import { sharedStudioDB } from '../../data/db';
-import { SettingsStore } from '../../data/settings';
-import { DatasetStore } from '../../data/store';
 import type { DatasetMeta } from '../../data/types';
 import { alignAnswers, answersCover, evalItemsFromRows, parseAnswerSet, parseEvalSet, type EvalItem } from '../../eval/eval-set';
 import { Judge, judgeTasks, summarize, type JudgeSummary, type JudgeTask, type Verdict, type VerdictCache } from '../../eval/judge';
@@ -12,13 +9,14 @@ import type { JudgePromptId } from '../../eval/judge-prompts';
 import { parseReferenceSet, rougeReport } from '../../eval/rouge-report';
 import { parseScoreFile } from '../../eval/score-file';
 import {
-  EvalStore, type AnswerSetRecord, type EvalSetRecord, type JudgeRunRecord, type RougeRunRecord, type ScoreFileRecord,
+  type EvalStore, type AnswerSetRecord, type EvalSetRecord, type JudgeRunRecord, type RougeRunRecord, type ScoreFileRecord,
 } from '../../eval/store';
 import { normalizeBaseURL, OPENAI_BASE_URL, TeacherClient } from '../../teacher/client';
-import { IdbJobStore } from '../../teacher/idb-store';
 import { API_KEY, SETTINGS_KEY } from '../../teacher/settings';
-import { messageOf } from '../lib/message';
+import { useServices, type Services } from '../services';
 import { AnswerGenerator } from './eval-answers.svelte';
+import { sharedState } from './shared.svelte';
+import { runTask } from './task';
 
 const stem = (name: string) => name.replace(/\.(jsonl?|json)$/i, '');
 
@@ -67,34 +65,24 @@ export class EvalState {
   busy = $state<string | null>(null);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
-  #store: Promise<EvalStore> | null = null;
   #ready: Promise<void> | null = null;
   #abort: AbortController | null = null;
 
-  store(): Promise<EvalStore> {
-    this.#store ??= EvalStore.open();
-    return this.#store;
+  constructor(readonly services: Services) {}
+
+  async store(): Promise<EvalStore> {
+    return (await this.services.stores()).evals;
   }
 
   /** Runs `fn` with the store, showing `label` while it runs and its error after. */
-  async task<T>(label: string, fn: (store: EvalStore) => Promise<T>): Promise<T | undefined> {
-    this.busy = label;
-    this.error = null;
-    this.notice = null;
-    try {
-      return await fn(await this.store());
-    } catch (e) {
-      this.error = messageOf(e);
-      return undefined;
-    } finally {
-      this.busy = null;
-    }
+  task<T>(label: string, fn: (store: EvalStore) => Promise<T>): Promise<T | undefined> {
+    return runTask(this, label, async () => fn(await this.store()));
   }
 
   init(): Promise<void> {
     this.#ready ??= this.task('Opening evaluations…', async () => {
       await this.refresh();
-      const settings = new SettingsStore(await sharedStudioDB());
+      const settings = (await this.services.stores()).settings;
       const teacher = await settings.get<{ baseURL?: string; teacherModel?: string }>(SETTINGS_KEY);
       if (teacher?.baseURL) this.judgeForm.baseURL = teacher.baseURL;
       this.hasStoredKey = !!(await settings.get<string>(API_KEY));
@@ -107,7 +95,7 @@ export class EvalState {
     [this.evalSets, this.answerSets, this.judgeRuns, this.rougeRuns, this.scoreFiles] = await Promise.all([
       store.evalSets(), store.answerSets(), store.judgeRuns(), store.rougeRuns(), store.scoreFiles(),
     ]);
-    const datasets = await new DatasetStore(await sharedStudioDB()).list();
+    const datasets = await (await this.services.stores()).datasets.list();
     this.datasets = datasets.filter((d) => QUESTION_FORMATS.has(d.format));
     const form = this.judgeForm;
     if (!this.evalSets.some((s) => s.id === form.evalSetId)) form.evalSetId = this.evalSets[0]?.id ?? '';
@@ -129,7 +117,7 @@ export class EvalState {
   /** A stored dataset (Vicuna-80, User-Oriented, Alpaca rows) as an eval set. */
   async evalSetFromDataset(datasetId: string): Promise<void> {
     await this.task('Copying questions…', async (store) => {
-      const datasets = new DatasetStore(await sharedStudioDB());
+      const datasets = (await this.services.stores()).datasets;
       const meta = await datasets.get(datasetId);
       const items = evalItemsFromRows(await datasets.rows(datasetId));
       await store.putEvalSet({ id: crypto.randomUUID(), name: meta.name, items, createdAt: Date.now() });
@@ -198,7 +186,7 @@ export class EvalState {
     if (!evalSet) throw new Error('the eval set of this run was deleted');
     const answers = { a: this.answersFor(evalSet.items, run.answerSets.a), b: this.answersFor(evalSet.items, run.answerSets.b) };
     const store = await this.store();
-    const cacheStore = new IdbJobStore(await sharedStudioDB());
+    const cacheStore = (await this.services.stores()).jobs;
     const cache: VerdictCache = { get: (k) => cacheStore.cacheGet(k), put: (k, r) => cacheStore.cachePut(k, r) };
     this.#abort = new AbortController();
     this.running = true;
@@ -235,7 +223,7 @@ export class EvalState {
   /** The key for API calls: one typed on this page, else the Teacher page's. */
   async apiKey(): Promise<string> {
     if (this.sessionKey.trim()) return this.sessionKey.trim();
-    const key = await new SettingsStore(await sharedStudioDB()).get<string>(API_KEY);
+    const key = await (await this.services.stores()).settings.get<string>(API_KEY);
     if (!key) throw new Error('no API key: save one on the Teacher page, or type one here for this session');
     return key;
   }
@@ -342,10 +330,10 @@ export class EvalState {
   }
 }
 
-// Created when this module loads, outside any component (see eval-hhh.svelte.ts).
-const evalState = new EvalState();
+const makeEvalState = (services: Services) => new EvalState(services);
+export const evalStateOf = (services: Services): EvalState => sharedState(services, makeEvalState);
 
 /** The page's evaluation state: one per page load, so a judge run keeps going while other pages are open. */
 export function useEvalState(): EvalState {
-  return evalState;
+  return evalStateOf(useServices());
 }

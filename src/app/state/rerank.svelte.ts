@@ -9,14 +9,14 @@
 import {
   REWARD_SLOT, type AdapterSlotInfo, type GenerateRequest, type RerankResult, type TokenEvent,
 } from '../../engine/api';
-import { sharedStudioDB } from '../../data/db';
-import { RunStore, runKind, type RunRecord } from '../../data/runs';
+import { runKind, type RunRecord, type RunStore } from '../../data/runs';
 import { checkNumber } from '../../eval/answers';
 import { buildGroupSets, rankByReward, type QuestionSamples } from '../../eval/ranking';
 import type { AnswerOrigin, EvalSetRecord } from '../../eval/store';
 import { messageOf } from '../lib/message';
+import type { Services } from '../services';
 import type { EngineState } from './engine.svelte';
-import type { EvalState } from './eval.svelte';
+import { evalStateOf, type EvalState } from './eval.svelte';
 import { PlaygroundState } from './playground.svelte';
 import { adapterStateOf } from './train-adapter.svelte';
 
@@ -46,9 +46,10 @@ export class RewardModelState {
   runs = $state.raw<RewardRun[]>([]);
   busy = $state<string | null>(null);
   error = $state<string | null>(null);
-  #store: Promise<RunStore> | null = null;
-
-  constructor(private readonly engine: EngineState) {
+  constructor(
+    private readonly engine: EngineState,
+    private readonly services: Services,
+  ) {
     engine.engine.onModelChange(() => {
       this.slot = null;
       this.name = null;
@@ -127,9 +128,8 @@ export class RewardModelState {
     return `reward slot (r ${this.slot.rank}, alpha ${this.slot.alpha})`;
   }
 
-  private runStore(): Promise<RunStore> {
-    this.#store ??= sharedStudioDB().then((db) => new RunStore(db));
-    return this.#store;
+  private async runStore(): Promise<RunStore> {
+    return (await this.services.stores()).runs;
   }
 
   private async task(label: string, fn: () => Promise<void>): Promise<void> {
@@ -167,10 +167,13 @@ export class RerankState extends PlaygroundState {
   shownPrompt = $state('');
   readonly reward: RewardModelState;
 
-  constructor(engine: EngineState) {
+  constructor(
+    engine: EngineState,
+    private readonly services: Services,
+  ) {
     super(engine);
     this.n = DEFAULT_N;
-    this.reward = new RewardModelState(engine);
+    this.reward = new RewardModelState(engine, services);
     engine.engine.onModelChange(() => {
       this.samples = [];
       this.result = null;
@@ -180,7 +183,7 @@ export class RerankState extends PlaygroundState {
 
   /** The policy that samples: the adapter the UI applies (Playground / Train), or the base model. */
   policyName(): string | null {
-    return this.engine.adapterSlot ? (adapterStateOf(this.engine).applied?.name ?? this.engine.adapterSlot) : null;
+    return this.engine.adapterSlot ? (adapterStateOf(this.engine, this.services).applied?.name ?? this.engine.adapterSlot) : null;
   }
 
   /** The sample index at place `place` of the ranked list. */
@@ -381,14 +384,14 @@ export class RankingGroupsState {
 const states = new WeakMap<EngineState, { rerank: RerankState; groups: RankingGroupsState }>();
 
 /** The Rerank page's state for an engine: one per page load, so a run keeps going while other pages are open. */
-export function rerankStateOf(engine: EngineState, evals: EvalState): { rerank: RerankState; groups: RankingGroupsState } {
+export function rerankStateOf(engine: EngineState, services: Services): { rerank: RerankState; groups: RankingGroupsState } {
   let state = states.get(engine);
   if (!state) {
     // Made in a root of its own, not in the page that first asks: $derived values made while a component
     // initializes belong to it and go stale once it is destroyed (the next visit would see the old model).
     $effect.root(() => {
-      const rerank = new RerankState(engine);
-      state = { rerank, groups: new RankingGroupsState(engine, evals, rerank.reward, () => rerank.policyName()) };
+      const rerank = new RerankState(engine, services);
+      state = { rerank, groups: new RankingGroupsState(engine, evalStateOf(services), rerank.reward, () => rerank.policyName()) };
     });
     states.set(engine, state!);
   }

@@ -2,24 +2,22 @@
 // connection test, and jobs: generation jobs created from a dataset, and feedback jobs rating the responses of
 // answer sets or a dataset; run, pause, resume, cancel, retry failed rows (and unreadable verdicts).
 // Jobs that were running when the page went away resume when it comes back.
-import { sharedStudioDB } from '../../data/db';
-import { SettingsStore } from '../../data/settings';
-import { DatasetStore } from '../../data/store';
 import type { Row } from '../../data/types';
-import { EvalStore, type AnswerSetRecord, type EvalSetRecord } from '../../eval/store';
+import type { AnswerSetRecord, EvalSetRecord, EvalStore } from '../../eval/store';
 import { normalizeBaseURL, OPENAI_BASE_URL, TeacherClient } from '../../teacher/client';
 import { redact } from '../../teacher/errors';
 import {
   candidatesFromAnswerSets, candidatesFromRows, feedbackResults, onlyQuestions, pairsHistogram, planFeedback,
   type FeedbackCandidate, type FeedbackPlan, type ScoreDistribution, type Unparsed,
 } from '../../teacher/feedback';
-import { IdbJobStore } from '../../teacher/idb-store';
 import { jobRows } from '../../teacher/output';
 import { JobRunner, newJob, requeue, type Progress } from '../../teacher/runner';
 import { type GenerationParams, type JobItem, type JobLang, type JobMode, type JobRecord } from '../../teacher/types';
 import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
-import { useDatasetsState } from './datasets.svelte';
+import { datasetsStateOf } from './datasets.svelte';
 import { messageOf } from '../lib/message';
+import { useServices, type Services } from '../services';
+import { sharedState } from './shared.svelte';
 
 /** What a feedback job rates: answer sets for one eval set, a dataset's responses, or both (the dataset's rows
  * for the eval set's questions join the answer sets). */
@@ -81,11 +79,11 @@ export class TeacherState {
   #key: string | null = null;
   #ready: Promise<void> | null = null;
   #progressAt = new Map<string, number>();
-  #evalStore: Promise<EvalStore> | null = null;
 
-  async #stores() {
-    const db = await sharedStudioDB();
-    return { jobs: new IdbJobStore(db), settings: new SettingsStore(db), datasets: new DatasetStore(db) };
+  constructor(private readonly services: Services) {}
+
+  #stores() {
+    return this.services.stores();
   }
 
   /** Loads settings and jobs once, and resumes jobs a reload interrupted. */
@@ -186,12 +184,8 @@ export class TeacherState {
     }
   }
 
-  #evals(): Promise<EvalStore> {
-    this.#evalStore ??= EvalStore.open().catch((e: unknown) => {
-      this.#evalStore = null;
-      throw e;
-    });
-    return this.#evalStore;
+  async #evals(): Promise<EvalStore> {
+    return (await this.services.stores()).evals;
   }
 
   /** Loads the eval sets and answer sets a feedback job can rate (they change on the Evaluate page). */
@@ -401,7 +395,7 @@ export class TeacherState {
     const updated = { ...job, outputDatasetId: meta.id };
     await jobs.saveJob(updated);
     this.#update(job.id, { job: updated });
-    await useDatasetsState().refresh();
+    await datasetsStateOf(this.services).refresh();
     this.notice = `Saved ${rows.length.toLocaleString('en')} answers as the dataset “${meta.name}”.`;
   }
 
@@ -416,7 +410,7 @@ export class TeacherState {
     const updated = { ...job, outputDatasetId: scores.id, pairsDatasetId: pairs.id };
     await jobs.saveJob(updated);
     this.#update(job.id, { job: updated });
-    await useDatasetsState().refresh();
+    await datasetsStateOf(this.services).refresh();
     const n = (x: number) => x.toLocaleString('en');
     this.notice = `Saved ${n(r.scored)} scored responses to ${n(r.rows.length)} prompts as “${scores.name}” and ${n(r.pairs.length)} pairs as “${pairs.name}”`
       + `; ${n(r.ties)} tied pair${r.ties === 1 ? '' : 's'} dropped`
@@ -424,10 +418,9 @@ export class TeacherState {
   }
 }
 
-// Created when this module loads, outside any component, so its state outlives the page that shows it.
-const teacherState = new TeacherState();
+const makeTeacherState = (services: Services) => new TeacherState(services);
 
 /** The page's teacher state: one per page load, so jobs keep running while other pages are open. */
 export function useTeacherState(): TeacherState {
-  return teacherState;
+  return sharedState(useServices(), makeTeacherState);
 }

@@ -2,12 +2,9 @@
 // shows it done (a dataset, a finished run, a judge run ...) or when the user ticks it. Progress lives in
 // localStorage, so it survives a reload; what the stores show is found again on every visit.
 import { getContext, setContext } from 'svelte';
-import { sharedStudioDB } from '../../data/db';
-import { RunStore, runKind } from '../../data/runs';
-import { DatasetStore } from '../../data/store';
-import { EvalStore } from '../../eval/store';
-import { IdbJobStore } from '../../teacher/idb-store';
+import { runKind } from '../../data/runs';
 import { messageOf } from '../lib/message';
+import type { Services } from '../services';
 
 export interface TourStep {
   id: string;
@@ -36,7 +33,10 @@ export class TourState {
   done = $state<string[]>([]);
   error = $state<string | null>(null);
 
-  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem'>) {
+  constructor(
+    private readonly services: Services,
+    private readonly storage: Pick<Storage, 'getItem' | 'setItem'>,
+  ) {
     try {
       const saved = JSON.parse(storage.getItem(STORAGE_KEY) ?? '[]');
       if (Array.isArray(saved)) this.done = saved.filter((id) => TOUR_STEPS.some((s) => s.id === id));
@@ -73,16 +73,14 @@ export class TourState {
   /** Checks off the steps the stored data shows done. */
   async detect(): Promise<void> {
     try {
-      const db = await sharedStudioDB();
-      const evals = await EvalStore.open();
+      const stores = await this.services.stores();
       const [datasets, jobs, runs, answerSets, judgeRuns] = await Promise.all([
-        new DatasetStore(db).list(),
-        new IdbJobStore(db).listJobs(),
-        new RunStore(db).list(),
-        evals.answerSets(),
-        evals.judgeRuns(),
+        stores.datasets.list(),
+        stores.jobs.listJobs(),
+        stores.runs.list(),
+        stores.evals.answerSets(),
+        stores.evals.judgeRuns(),
       ]);
-      evals.db.close();
       const trained = (kind: 'sft' | 'reward') => runs.some((r) => runKind(r) === kind && r.checkpointStep !== null);
       const found: Record<string, boolean> = {
         data: datasets.some((d) => d.format === 'alpaca'),

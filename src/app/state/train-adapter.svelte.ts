@@ -2,11 +2,11 @@
 // trained run's latest checkpoint, or none (the base model). A comparison runs the playground's prompt twice,
 // without and with the adapter, with the same seeds, so base and tuned samples sit side by side.
 import { POLICY_SLOT, type GenerateResult } from '../../engine/api';
-import { sharedStudioDB } from '../../data/db';
-import { RunStore, runKind, type RunRecord } from '../../data/runs';
+import { runKind, type RunRecord, type RunStore } from '../../data/runs';
 import type { EngineState } from './engine.svelte';
 import type { PlaygroundState, SampleView } from './playground.svelte';
 import { messageOf } from '../lib/message';
+import type { Services } from '../services';
 
 export interface AppliedAdapter {
   /** Where it came from: file names or the run's name. */
@@ -25,9 +25,10 @@ export class AdapterState {
   /** Samples of the base model from the last comparison, and the playground result they pair with. */
   base = $state.raw<SampleView[]>([]);
   private tunedResult = $state.raw<GenerateResult | null>(null);
-  private store: Promise<RunStore> | null = null;
-
-  constructor(private readonly engine: EngineState) {
+  constructor(
+    private readonly engine: EngineState,
+    private readonly services: Services,
+  ) {
     // A model load (or a crashed worker) starts without an adapter.
     engine.engine.onModelChange(() => {
       this.applied = null;
@@ -37,9 +38,8 @@ export class AdapterState {
     });
   }
 
-  private runStore(): Promise<RunStore> {
-    this.store ??= sharedStudioDB().then((db) => new RunStore(db));
-    return this.store;
+  private async runStore(): Promise<RunStore> {
+    return (await this.services.stores()).runs;
   }
 
   async refreshRuns(): Promise<void> {
@@ -124,8 +124,8 @@ export class AdapterState {
 const states = new WeakMap<EngineState, AdapterState>();
 
 /** The adapter state of an engine, shared by the Train page and the Playground. */
-export function adapterStateOf(engine: EngineState): AdapterState {
+export function adapterStateOf(engine: EngineState, services: Services): AdapterState {
   let state = states.get(engine);
-  if (!state) states.set(engine, (state = new AdapterState(engine)));
+  if (!state) states.set(engine, (state = new AdapterState(engine, services)));
   return state;
 }

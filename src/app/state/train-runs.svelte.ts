@@ -4,9 +4,7 @@
 // last checkpoint with the same settings and data, and its curve continues. An SFT or DPO run's adapter lands in
 // the policy slot (the Playground's), a reward model in the reward slot, where the Rerank page reads it.
 import { REWARD_SLOT, type DpoTrainRequest, type RewardTrainRequest, type TrainRequest } from '../../engine/api';
-import { sharedStudioDB } from '../../data/db';
-import { dpoSettingsOf, rewardSettingsOf, resumeEvents, RunStore, runKind, type RunRecord } from '../../data/runs';
-import { DatasetStore } from '../../data/store';
+import { dpoSettingsOf, rewardSettingsOf, resumeEvents, runKind, type RunRecord } from '../../data/runs';
 import type { LoraAdapter } from '../../model/lora';
 import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
 import type { Checkpoint, TrainEvent } from '../../train/run';
@@ -14,6 +12,7 @@ import type { EngineState } from './engine.svelte';
 import { adapterStateOf } from './train-adapter.svelte';
 import { lastValue, RunResumeError } from './train-data';
 import { messageOf } from '../lib/message';
+import type { Services, Stores } from '../services';
 
 /** The data of a run, ready for the engine, by kind; a DPO run may start from an SFT adapter. */
 export type RunInput =
@@ -42,10 +41,12 @@ export class TrainRuns {
   rewardSlot = $state.raw<{ runId: string; step: number } | null>(null);
   /** When and at which step this page started or resumed the active run, and its latest event, for the ETA. */
   private clock = $state.raw<{ t0: number; step0: number; t: number; step: number } | null>(null);
-  private store: Promise<{ runs: RunStore; datasets: DatasetStore }> | null = null;
   private eventWaiters: { step: number; resolve: () => void }[] = [];
 
-  constructor(protected readonly engine: EngineState) {
+  constructor(
+    protected readonly engine: EngineState,
+    protected readonly services: Services,
+  ) {
     // A model load empties the engine's adapter slots; recover() after a lost GPU brings them back.
     engine.engine.onModelChange(() => void this.refreshRewardSlot());
   }
@@ -83,9 +84,8 @@ export class TrainRuns {
     return ((c.t - c.t0) / 1000 / (c.step - c.step0)) * (total - c.step);
   });
 
-  protected stores(): Promise<{ runs: RunStore; datasets: DatasetStore }> {
-    this.store ??= sharedStudioDB().then((db) => ({ runs: new RunStore(db), datasets: new DatasetStore(db) }));
-    return this.store;
+  protected stores(): Promise<Stores> {
+    return this.services.stores();
   }
 
   /** A run is interrupted when the database says running but this page is not training it. */
@@ -144,7 +144,7 @@ export class TrainRuns {
             ? `Finished ${result.steps} steps${loss}${scored}. The reward model is in the reward slot for the Rerank page; export it (PEFT, SEQ_CLS) from the run list.`
             : `Paused at step ${result.steps}; its reward model is in the reward slot. Resume continues from this checkpoint.`;
       } else if (data.kind === 'dpo') {
-        adapterStateOf(this.engine).trained(updated);
+        adapterStateOf(this.engine, this.services).trained(updated);
         const accuracy = lastValue(this.liveEvents, 'valAccuracy') ?? lastValue(this.liveEvents, 'accuracy');
         const scored = accuracy === null ? '' : `, reward accuracy ${(accuracy * 100).toFixed(1)}%`;
         this.notice =
@@ -152,7 +152,7 @@ export class TrainRuns {
             ? `Finished ${result.steps} steps${loss}${scored}. The DPO adapter is applied in the Playground; export it (PEFT, CAUSAL_LM) from the run list.`
             : `Paused at step ${result.steps}; its adapter is applied in the Playground. Resume continues from this checkpoint.`;
       } else {
-        adapterStateOf(this.engine).trained(updated);
+        adapterStateOf(this.engine, this.services).trained(updated);
         this.notice =
           result.status === 'finished'
             ? `Finished ${result.steps} steps${loss}. The adapter is applied in the Playground; export it from the run list.`

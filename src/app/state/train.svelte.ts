@@ -15,6 +15,7 @@ import { cutExample, cutExamples, cutPairs, pairsOfRows, RunResumeError, trainab
 import { defaultDpoFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, TrainForm } from './train-form.svelte';
 import { TrainRuns, type RunInput } from './train-runs.svelte';
 import { messageOf } from '../lib/message';
+import { useServices, type Services } from '../services';
 
 export type DataSource = 'dataset' | 'file';
 export type PromptFormat = 'alpaca' | 'chat';
@@ -74,8 +75,8 @@ export class TrainState extends TrainRuns {
   private previewSerial = 0;
   private memorySerial = 0;
 
-  constructor(engine: EngineState) {
-    super(engine);
+  constructor(engine: EngineState, services: Services) {
+    super(engine, services);
   }
 
   // --- derived -------------------------------------------------------------------------------------------
@@ -485,6 +486,6 @@ const states = new WeakMap<EngineState, TrainState>();
 export function useTrainState(): TrainState {
   const engine = useEngineState();
   let state = states.get(engine);
-  if (!state) states.set(engine, (state = new TrainState(engine)));
+  if (!state) states.set(engine, (state = new TrainState(engine, useServices())));
   return state;
 }
