@@ -31,7 +31,8 @@ export class ClusterState {
     await this.task(async () => {
       const db = await sharedStudioDB();
       this.runs = await new RunStore(db).list();
-      this.jobs = await new IdbJobStore(db).listJobs();
+      // Judge jobs export with their judge runs.
+      this.jobs = (await new IdbJobStore(db).listJobs()).filter((j) => !j.spec.judge);
       this.judgeRuns = await (await this.evals()).judgeRuns();
     });
   }
