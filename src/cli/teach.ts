@@ -73,7 +73,7 @@ export async function run(argv: string[]): Promise<void> {
 /** Ends a command that wrote what it had with an error when the job did not finish every row. */
 export function throwUnlessComplete(finished: JobRecord, p: Progress, items: readonly JobItem[]): void {
   if (finished.status === 'failed') throw new Error(finished.error ?? 'the job failed');
-  if (finished.status === 'budget') throw new Error(`the budget of $${finished.spec.budgetUSD} is spent: ${p.pending} rows left; raise --budget and run again`);
+  if (finished.status === 'budget') throw new Error(`${finished.error ?? 'stopped at the budget'} (${p.pending} rows left: raise --budget and run again)`);
   if (finished.status === 'paused') throw new Error(`interrupted with ${p.pending} rows left: run the same command again to continue`);
   const failed = items.filter((i) => i.status === 'error');
   if (failed.length) {

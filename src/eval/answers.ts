@@ -3,8 +3,8 @@
 // the teacher's job runner (retries, Retry-After, request cache, budget) and gets each question as a plain user
 // message, as FastChat's API answers do, not in the Alpaca template of teacher data.
 import type { GenerateRequest, SamplingParams } from '../engine/api';
-import { newJob, type JobStore } from '../teacher/runner';
-import type { GenerationParams, JobItem, JobRecord, JobSpec, PriceTable } from '../teacher/types';
+import { newJob } from '../teacher/runner';
+import type { GenerationParams, JobItem, JobRecord, JobSpec, JobStore, PriceTable } from '../teacher/types';
 import type { AnswerRow, EvalItem } from './eval-set';
 import type { AnswerOrigin, RankingTag } from './store-records';
 

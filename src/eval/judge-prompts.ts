@@ -5,9 +5,11 @@
 //   1-10 scores on the first line (the math instruction asks for a Python tuple instead).
 // - "pair-v2": FastChat llm_judge's pairwise prompt ([[A]] / [[B]] / [[C]]), the same text as
 //   ../shared/data/fastchat_judge_prompts.jsonl (a unit test compares them when that file is present).
-import type { GenerationParams } from '../teacher/types';
+// The teacher's job runner asks them too (judge jobs), so this file imports nothing that runs jobs.
+import type { ChatRequest, GenerationParams, JudgePromptId } from '../teacher/types';
+import type { EvalItem } from './eval-set';
 
-export type JudgePromptId = 'vicuna' | 'pair-v2';
+export type { JudgePromptId };
 
 export const JUDGE_PROMPTS: readonly JudgePromptId[] = ['vicuna', 'pair-v2'];
 
@@ -63,4 +65,17 @@ export const JUDGE_PARAMS: Record<JudgePromptId, GenerationParams> = {
 /** Fills {name} placeholders in one pass, so an answer that contains "{answer_2}" stays as written. */
 export function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(values, name) ? values[name] : whole));
+}
+
+/** The request that asks the judge about one question with `first` shown before `second`. */
+export function judgeRequest(prompt: JudgePromptId, model: string, item: EvalItem, first: string, second: string, params?: GenerationParams): ChatRequest {
+  const question = item.input ? `${item.instruction}\n\n${item.input}` : item.instruction;
+  const user = prompt === 'vicuna'
+    ? fill(VICUNA_TEMPLATE, { question, answer_1: first, answer_2: second, prompt: VICUNA_PROMPTS[vicunaPromptKind(item.category)] })
+    : fill(PAIR_V2_TEMPLATE, { question, answer_a: first, answer_b: second });
+  return {
+    model,
+    messages: [{ role: 'system', content: prompt === 'vicuna' ? VICUNA_SYSTEM : PAIR_V2_SYSTEM }, { role: 'user', content: user }],
+    params: params ?? JUDGE_PARAMS[prompt],
+  };
 }

@@ -1,17 +1,12 @@
 // GPT-4 as pairwise judge, as the paper ran it (Figures 4-5): every question is judged twice, once with
 // model A's answer shown first and once with B's first, so the judge's position bias cancels out. Verdicts
 // are parsed robustly; one that cannot be parsed is kept with its text (shown, retryable) and never counted
-// as a score of 0. Every answer from the endpoint goes to a cache keyed by the full request, so rerunning a
-// judgement pays nothing.
-import { requestKey } from '../teacher/cache';
-import type { ChatApi } from '../teacher/client';
-import { TeacherError } from '../teacher/errors';
-import type { ChatRequest, ChatResult, GenerationParams } from '../teacher/types';
+// as a score of 0. Judging is a job for the teacher's job runner (one row per question and order): retries
+// honouring Retry-After, the budget, the cost meter, the request cache (a rerun pays nothing) and the Batch API.
+import type { SourceRow } from '../teacher/runner';
+import type { GenerationParams, JobItem, JobMode, JobSpec, PriceTable } from '../teacher/types';
 import type { EvalItem } from './eval-set';
-import {
-  fill, JUDGE_PARAMS, PAIR_V2_SYSTEM, PAIR_V2_TEMPLATE, VICUNA_PROMPTS, VICUNA_SYSTEM, VICUNA_TEMPLATE, vicunaPromptKind,
-  type JudgePromptId,
-} from './judge-prompts';
+import { JUDGE_PARAMS, type JudgePromptId } from './judge-prompts';
 
 export type Side = 'a' | 'b';
 
@@ -69,19 +64,6 @@ export function parseVerdict(prompt: JudgePromptId, text: string): ParsedVerdict
   return winner && { kind: 'pick', winner };
 }
 
-/** The request that asks the judge about one question with `first` shown before `second`. */
-export function judgeRequest(prompt: JudgePromptId, model: string, item: EvalItem, first: string, second: string, params?: GenerationParams): ChatRequest {
-  const question = item.input ? `${item.instruction}\n\n${item.input}` : item.instruction;
-  const user = prompt === 'vicuna'
-    ? fill(VICUNA_TEMPLATE, { question, answer_1: first, answer_2: second, prompt: VICUNA_PROMPTS[vicunaPromptKind(item.category)] })
-    : fill(PAIR_V2_TEMPLATE, { question, answer_a: first, answer_b: second });
-  return {
-    model,
-    messages: [{ role: 'system', content: prompt === 'vicuna' ? VICUNA_SYSTEM : PAIR_V2_SYSTEM }, { role: 'user', content: user }],
-    params: params ?? JUDGE_PARAMS[prompt],
-  };
-}
-
 /** One judgement of one question in one order. */
 export interface Verdict {
   questionId: string;
@@ -96,7 +78,7 @@ export interface Verdict {
   points: { a: number; b: number } | null;
   /** Why the request failed (already redacted), after its retries. */
   error?: string;
-  /** Answered from the cache, not the endpoint. */
+  /** Answered without paying: from the request cache, not the endpoint. */
   cached: boolean;
 }
 
@@ -108,41 +90,6 @@ export function pointsFor(parsed: ParsedVerdict, first: Order): { a: number; b: 
   return first === 'a' ? { a: p1, b: p2 } : { a: p2, b: p1 };
 }
 
-/** Where judged answers are kept: the studio's request cache in the browser, a folder of JSON files in Node. */
-export interface VerdictCache {
-  get(key: string): Promise<ChatResult | undefined>;
-  put(key: string, result: ChatResult): Promise<void>;
-}
-
-export class MemoryCache implements VerdictCache {
-  readonly #entries = new Map<string, ChatResult>();
-  async get(key: string) {
-    return this.#entries.get(key);
-  }
-  async put(key: string, result: ChatResult) {
-    this.#entries.set(key, result);
-  }
-}
-
-export interface JudgeOptions {
-  chat: ChatApi;
-  cache: VerdictCache;
-  /** The endpoint, part of the cache key (the same model name elsewhere is another judge). */
-  baseURL: string;
-  model: string;
-  prompt: JudgePromptId;
-  params?: GenerationParams;
-  /** Requests in flight at once. */
-  concurrency?: number;
-  /** Tries per request for passing failures (429, 5xx, timeouts). */
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  onVerdict?: (verdict: Verdict) => void;
-  signal?: AbortSignal;
-}
-
 export interface JudgeTask {
   item: EvalItem;
   first: Order;
@@ -152,103 +99,65 @@ export class JudgeInputError extends Error {
   override name = 'JudgeInputError';
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-
 /** Both orders of every question, A first then B first. */
 export function judgeTasks(items: readonly EvalItem[]): JudgeTask[] {
   return items.flatMap((item) => [{ item, first: 'a' as const }, { item, first: 'b' as const }]);
 }
 
-export class Judge {
-  readonly #o: JudgeOptions & Required<Pick<JudgeOptions, 'concurrency' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'sleep'>>;
-  /** Requests sent to the endpoint (retries included) and answers taken from the cache, in this session. */
-  requests = 0;
-  cacheHits = 0;
-
-  constructor(options: JudgeOptions) {
-    this.#o = { concurrency: 4, maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 60_000, sleep: defaultSleep, ...options };
-  }
-
-  /**
-   * Judges every task; `answers` maps each side to its answer per question id. Verdicts come back in task
-   * order; `fresh` asks the endpoint again instead of the cache (retrying an unparseable verdict).
-   */
-  async run(tasks: readonly JudgeTask[], answers: Record<Side, ReadonlyMap<string, string>>, fresh = false): Promise<Verdict[]> {
-    for (const side of ['a', 'b'] as const) {
-      const missing = tasks.filter((t) => !answers[side].has(t.item.id)).map((t) => t.item.id);
-      if (missing.length) throw new JudgeInputError(`answer set ${side.toUpperCase()} has no answer for question(s) ${[...new Set(missing)].slice(0, 5).join(', ')}`);
-    }
-    const out: (Verdict | null)[] = new Array<Verdict | null>(tasks.length).fill(null);
-    let next = 0;
-    let fatal = false;
-    const worker = async () => {
-      while (next < tasks.length && !this.#o.signal?.aborted && !fatal) {
-        const i = next++;
-        let verdict: Verdict;
-        try {
-          verdict = await this.#judge(tasks[i], answers, fresh);
-        } catch (error) {
-          fatal = true;
-          throw error;
-        }
-        // A request cut short by cancelling is not a verdict: it is asked again on the next run.
-        if (verdict.error !== undefined && this.#o.signal?.aborted) continue;
-        out[i] = verdict;
-        this.#o.onVerdict?.(verdict);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, tasks.length) }, worker));
-    return out.filter((v): v is Verdict => v !== null);
-  }
-
-  async #judge({ item, first }: JudgeTask, answers: Record<Side, ReadonlyMap<string, string>>, fresh: boolean): Promise<Verdict> {
-    const [shownFirst, shownSecond] = first === 'a'
-      ? [answers.a.get(item.id)!, answers.b.get(item.id)!]
-      : [answers.b.get(item.id)!, answers.a.get(item.id)!];
-    const request = judgeRequest(this.#o.prompt, this.#o.model, item, shownFirst, shownSecond, this.#o.params);
-    const key = await requestKey(this.#o.baseURL, request);
-    const base = { questionId: item.id, category: item.category, first };
-    let result = fresh ? undefined : await this.#o.cache.get(key);
-    const cached = result !== undefined;
-    if (cached) {
-      this.cacheHits++;
-    } else {
-      try {
-        result = await this.#request(request);
-      } catch (error) {
-        // A rejected key fails every request alike: stop the run instead of recording each one.
-        if (error instanceof TeacherError && error.kind === 'auth') throw error;
-        const message = error instanceof Error ? error.message : String(error);
-        return { ...base, text: null, points: null, error: message, cached: false };
-      }
-      await this.#o.cache.put(key, result);
-    }
-    const parsed = parseVerdict(this.#o.prompt, result!.text);
-    return { ...base, text: result!.text, points: parsed && pointsFor(parsed, first), cached };
-  }
-
-  async #request(request: ChatRequest): Promise<ChatResult> {
-    const { chat, maxAttempts, baseDelayMs, maxDelayMs, sleep, signal } = this.#o;
-    for (let attempt = 1; ; attempt++) {
-      this.requests++;
-      try {
-        return await chat.chat(request, signal);
-      } catch (error) {
-        if (!(error instanceof TeacherError) || !error.retryable || attempt >= maxAttempts || signal?.aborted) throw error;
-        const wait = error.retryAfterMs ?? Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-        await sleep(wait, signal);
-      }
-    }
-  }
+/** How a judge job runs: the judge's endpoint and prompt, and the runner's settings (the Teacher page's budget). */
+export interface JudgeSettings {
+  baseURL: string;
+  model: string;
+  prompt: JudgePromptId;
+  /** Sampling; the prompt's own (JUDGE_PARAMS) when left out. */
+  params?: GenerationParams;
+  mode: JobMode;
+  concurrency: number;
+  maxAttempts: number;
+  budgetUSD: number | null;
+  prices: PriceTable;
 }
+
+/** A judge job for the runner; `runId` ties its rows to the judge run their verdicts are stored in. */
+export function judgeJobSpec(name: string, runId: string, s: JudgeSettings): JobSpec {
+  return {
+    name, baseURL: s.baseURL, lang: 'en', mode: s.mode, prompt: 'judge', judge: { prompt: s.prompt, runId },
+    teacher: { model: s.model, params: s.params ?? JUDGE_PARAMS[s.prompt] },
+    concurrency: s.concurrency, maxAttempts: s.maxAttempts, budgetUSD: s.budgetUSD, prices: s.prices,
+    source: { name },
+  };
+}
+
+/** One job row per task, with its two answers in the order shown. Refuses (before any request) a missing answer. */
+export function judgeSources(tasks: readonly JudgeTask[], answers: Record<Side, ReadonlyMap<string, string>>): SourceRow[] {
+  for (const side of ['a', 'b'] as const) {
+    const missing = tasks.filter((t) => !answers[side].has(t.item.id)).map((t) => t.item.id);
+    if (missing.length) throw new JudgeInputError(`answer set ${side.toUpperCase()} has no answer for question(s) ${[...new Set(missing)].slice(0, 5).join(', ')}`);
+  }
+  return tasks.map(({ item, first }) => {
+    const [a, b] = [answers.a.get(item.id)!, answers.b.get(item.id)!];
+    return {
+      instruction: item.instruction, input: item.input,
+      judges: { questionId: item.id, category: item.category, first, shown: first === 'a' ? [a, b] : [b, a] },
+    };
+  });
+}
+
+/** A judge job row as a verdict: answered (parsed, or kept unparsed), failed after its retries, or null while pending. */
+export function verdictOf(spec: JobSpec, item: JobItem): Verdict | null {
+  const pair = item.judges;
+  if (!pair || !spec.judge) return null;
+  const base = { questionId: pair.questionId, category: pair.category, first: pair.first };
+  if (item.status === 'done' && item.output !== undefined) {
+    const parsed = parseVerdict(spec.judge.prompt, item.output);
+    return { ...base, text: item.output, points: parsed && pointsFor(parsed, pair.first), cached: item.tokensIn === 0 };
+  }
+  if (item.status === 'error') return { ...base, text: null, points: null, error: item.error ?? 'failed', cached: false };
+  return null;
+}
+
+/** A judge run's task key: the question and the side shown first. */
+export const taskKey = (questionId: string, first: Order) => `${questionId}\u0000${first}`;
 
 export interface Totals {
   a_total: number;

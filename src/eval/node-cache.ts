@@ -1,11 +1,10 @@
-// The judge's cache in Node: one JSON file per request key in a folder, written atomically, so an
+// The judge's request cache in Node: one JSON file per request key in a folder, written atomically, so an
 // interrupted run loses nothing and a rerun sends no request. Files hold the answer only, never the key.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CacheEntry, ChatResult } from '../teacher/types';
-import type { VerdictCache } from './judge';
+import type { CacheEntry, ChatResult, JobStore } from '../teacher/types';
 
-export class DirCache implements VerdictCache {
+export class DirCache implements Pick<JobStore, 'cacheGet' | 'cachePut'> {
   constructor(readonly dir: string) {}
 
   #file(key: string): string {
@@ -14,7 +13,7 @@ export class DirCache implements VerdictCache {
     return path.join(this.dir, `${key}.json`);
   }
 
-  async get(key: string): Promise<ChatResult | undefined> {
+  async cacheGet(key: string): Promise<ChatResult | undefined> {
     try {
       const entry = JSON.parse(await readFile(this.#file(key), 'utf8')) as CacheEntry;
       return entry.result;
@@ -26,7 +25,7 @@ export class DirCache implements VerdictCache {
     }
   }
 
-  async put(key: string, result: ChatResult): Promise<void> {
+  async cachePut(key: string, result: ChatResult): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const file = this.#file(key);
     const tmp = `${file}.${process.pid}.tmp`;

@@ -3,7 +3,8 @@
 // split at the API's limits of 50,000 requests and 200 MB per file.
 import type { ClusterFile } from '../data/cluster';
 import type { EvalItem } from '../eval/eval-set';
-import { judgeRequest, judgeTasks } from '../eval/judge';
+import { judgeTasks } from '../eval/judge';
+import { judgeRequest } from '../eval/judge-prompts';
 import type { JudgeRunRecord } from '../eval/store';
 import { batchLine, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE, splitLines, type BatchLimits } from './batch';
 import { nextStep } from './prompts';

@@ -2,13 +2,32 @@
 // each file becomes a batch, and the batch ids are saved on the job before anything else happens, so a
 // reload polls the same batches instead of paying for new ones. Results (output and error files) are joined
 // back on custom_id; rows that need another step (Chinese mode) or another try go out in the next round.
+// A round sends only the requests whose most possible cost (batch price) still fits the budget.
 import { requestKey } from './cache';
-import { parseCompletion } from './client';
+import { parseCompletion, type BatchApi } from './client';
 import { TeacherError } from './errors';
-import { costOf } from './pricing';
+import { budgetMessage, costOf, estimateCost, requestCostBound } from './pricing';
 import { applyStep, nextStep, type Step } from './prompts';
-import type { BatchHost } from './runner';
-import type { BatchFileState, BatchRound, ChatRequest, JobItem, JobSpec } from './types';
+import type { BatchFileState, BatchRound, ChatRequest, JobItem, JobRecord, JobSpec, JobStore } from './types';
+
+/** What the batch mode needs from the job runner: rows, store, stop state and bookkeeping. */
+export interface BatchHost {
+  api: BatchApi;
+  job(): JobRecord;
+  saveJob(job: JobRecord): Promise<void>;
+  items: JobItem[];
+  store: JobStore;
+  saveItem(item: JobItem): Promise<void>;
+  stopped(): boolean;
+  wake: AbortSignal;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  now: () => number;
+  countCacheHit(): void;
+  countFinished(): void;
+  fail(message: string): void;
+  /** Stops at the budget, with the message saying what to raise it to. */
+  overBudget(message: string): void;
+}
 
 export const MAX_REQUESTS_PER_FILE = 50_000;
 export const MAX_BYTES_PER_FILE = 200 * 1024 * 1024;
@@ -62,6 +81,8 @@ export function splitLines(lines: readonly string[], limits: BatchLimits): { lin
 interface PlannedLine {
   index: number;
   line: string;
+  /** The most this request can cost at the batch price. */
+  bound: number;
 }
 
 /** The requests pending rows need next; rows whose next request is cached advance without a request. */
@@ -72,7 +93,7 @@ async function plan(host: BatchHost, spec: JobSpec): Promise<PlannedLine[]> {
     for (let next = nextStep(spec, item); next; next = nextStep(spec, item)) {
       const hit = item.fresh ? undefined : await host.store.cacheGet(await requestKey(spec.baseURL, next.request));
       if (!hit) {
-        out.push({ index: item.index, line: batchLine(customId(item.index, next.step), next.request) });
+        out.push({ index: item.index, line: batchLine(customId(item.index, next.step), next.request), bound: requestCostBound(spec.prices, next.request, true) });
         break;
       }
       host.countCacheHit();
@@ -111,11 +132,7 @@ export async function runBatches(host: BatchHost, limits: BatchLimits = { maxReq
       continue;
     }
     const spec = host.job().spec;
-    if (spec.budgetUSD !== null && host.items.reduce((s, i) => s + i.cost, 0) >= spec.budgetUSD) {
-      host.overBudget();
-      return;
-    }
-    const planned = await plan(host, spec);
+    const planned = withinBudget(host, spec, await plan(host, spec));
     if (!planned.length || host.stopped()) return;
     const files = splitLines(planned.map((p) => p.line), limits);
     let at = 0;
@@ -129,6 +146,17 @@ export async function runBatches(host: BatchHost, limits: BatchLimits = { maxReq
     };
     await host.saveJob({ ...host.job(), batches: [...(host.job().batches ?? []), round] });
   }
+}
+
+/** The planned lines that fit the budget, in order; none fitting stops the job at the budget. */
+function withinBudget(host: BatchHost, spec: JobSpec, planned: PlannedLine[]): PlannedLine[] {
+  if (spec.budgetUSD === null || !planned.length) return planned;
+  const spent = host.items.reduce((s, i) => s + i.cost, 0);
+  let total = spent;
+  let fit = 0;
+  while (fit < planned.length && total + planned[fit].bound <= spec.budgetUSD) total += planned[fit++].bound;
+  if (fit === 0) host.overBudget(budgetMessage(spec.budgetUSD, spent, planned[0].bound, estimateCost(spec, host.items).maxUSD));
+  return planned.slice(0, fit);
 }
 
 /** Calls the API, waiting out passing failures; returns null when the job stops or fails. */

@@ -2,8 +2,7 @@
 import type { IDBPDatabase } from 'idb';
 import { rangeOf, type StudioDB } from '../data/db';
 import { commit } from '../data/store';
-import type { JobStore } from './runner';
-import type { ChatResult, JobItem, JobRecord } from './types';
+import type { ChatResult, JobItem, JobRecord, JobStore } from './types';
 
 export class IdbJobStore implements JobStore {
   constructor(readonly db: IDBPDatabase<StudioDB>) {}

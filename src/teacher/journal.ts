@@ -3,8 +3,7 @@
 // replaying the file (last line per job, row and cache key wins) restores the state. A line cut off by the
 // kill is dropped on open. The key is never written: it is not part of a job.
 import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
-import type { JobStore } from './runner';
-import type { ChatResult, JobItem, JobRecord } from './types';
+import type { ChatResult, JobItem, JobRecord, JobStore } from './types';
 
 type Entry =
   | { t: 'job'; job: JobRecord }

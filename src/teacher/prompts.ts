@@ -3,6 +3,8 @@
 // Chinese (as the paper built its Chinese data): the translator model translates the instruction and the
 // input, then the teacher gets the template with the translations and a system message asking for Chinese.
 // Feedback (the paper's comparison data): the teacher rates one response to a prompt from 1 to 10.
+// Judge: the judge compares a question's two answers in the order the row shows them (FastChat's prompts).
+import { judgeRequest } from '../eval/judge-prompts';
 import { alpacaPrompt } from '../tokenizer/templates';
 import type { ChatRequest, GenerationParams, JobItem, JobSpec } from './types';
 
@@ -59,12 +61,20 @@ export function feedbackRequest(spec: JobSpec, item: JobItem): ChatRequest {
   return { model: spec.teacher.model, messages: [{ role: 'user', content }], params: spec.teacher.params };
 }
 
+/** Asks the judge about a judge row's pair, in the order the row shows it. */
+export function judgeRowRequest(spec: JobSpec, item: JobItem): ChatRequest {
+  if (!item.judges || !spec.judge) throw new Error(`row ${item.index + 1} of a judge job has no pair to judge`);
+  const question = { id: item.judges.questionId, category: item.judges.category, instruction: item.instruction, input: item.input };
+  return judgeRequest(spec.judge.prompt, spec.teacher.model, question, item.judges.shown[0], item.judges.shown[1], spec.teacher.params);
+}
+
 export type Step = 'translate-instruction' | 'translate-input' | 'answer';
 
 /** The request a row needs next, or null when it is answered. */
 export function nextStep(spec: JobSpec, item: JobItem): { step: Step; request: ChatRequest } | null {
   if (item.output !== undefined) return null;
   if (spec.prompt === 'feedback') return { step: 'answer', request: feedbackRequest(spec, item) };
+  if (spec.prompt === 'judge') return { step: 'answer', request: judgeRowRequest(spec, item) };
   if (spec.lang === 'zh') {
     const t = item.translation ?? {};
     if (t.instruction === undefined) return { step: 'translate-instruction', request: translationRequest(spec, item.instruction) };
@@ -76,6 +86,23 @@ export function nextStep(spec: JobSpec, item: JobItem): { step: Step; request: C
     return { step: 'answer', request: answerRequest(spec, item.translation!.instruction!, item.translation!.input!) };
   }
   return { step: 'answer', request: answerRequest(spec, item.instruction, item.input) };
+}
+
+/**
+ * The requests a pending row still needs, for cost estimates. A Chinese row not yet translated is counted with
+ * its translations and an answer asked about the original text (the translation is about as long).
+ */
+export function remainingRequests(spec: JobSpec, item: JobItem): ChatRequest[] {
+  if (item.status !== 'pending' || item.output !== undefined) return [];
+  if (spec.lang !== 'zh' || spec.prompt === 'feedback' || spec.prompt === 'judge') {
+    return [nextStep(spec, { ...item, translation: item.translation && { ...item.translation } })!.request];
+  }
+  const t = item.translation ?? {};
+  const out: ChatRequest[] = [];
+  if (t.instruction === undefined) out.push(translationRequest(spec, item.instruction));
+  if (t.input === undefined && item.input.trim()) out.push(translationRequest(spec, item.input));
+  out.push(answerRequest(spec, t.instruction ?? item.instruction, t.input ?? item.input));
+  return out;
 }
 
 /** Records a step's answer on the row. */

@@ -3,26 +3,15 @@
 // Retry-After holds every worker, not just the one that was told. An answer is written to the request cache
 // before the row is marked done, both through the JobStore, so a crash at any point loses nothing that was
 // paid for: on restart, answered rows are skipped and answered requests come from the cache.
-import { runBatches } from './batch';
+// The budget cap is kept before a request goes out: what is spent, plus the most the requests in flight and
+// the next one can cost (prompt as estimated, answer at max_tokens), stays within it.
+import { runBatches, type BatchHost } from './batch';
 import type { BatchApi, ChatApi } from './client';
 import { requestKey } from './cache';
 import { TeacherError } from './errors';
-import { costOf, priceOf } from './pricing';
+import { budgetMessage, costOf, estimateCost, priceOf, requestCostBound } from './pricing';
 import { applyStep, nextStep } from './prompts';
-import type { ChatRequest, ChatResult, JobItem, JobRecord, JobSpec, JobStatus, RatedResponse } from './types';
-
-/** Where a job lives: IndexedDB in the browser, a JSONL journal in the CLI. */
-export interface JobStore {
-  /** Stores a new job with all its rows at once. */
-  createJob(job: JobRecord, items: readonly JobItem[]): Promise<void>;
-  loadJob(id: string): Promise<JobRecord | undefined>;
-  saveJob(job: JobRecord): Promise<void>;
-  /** Rows in index order. */
-  loadItems(jobId: string): Promise<JobItem[]>;
-  saveItem(item: JobItem): Promise<void>;
-  cacheGet(key: string): Promise<ChatResult | undefined>;
-  cachePut(key: string, result: ChatResult): Promise<void>;
-}
+import type { ChatRequest, ChatResult, JobItem, JobRecord, JobSpec, JobStatus, JobStore, JudgedPair, RatedResponse } from './types';
 
 export interface Progress {
   status: JobStatus;
@@ -90,6 +79,8 @@ export interface SourceRow {
   input: string;
   /** Feedback jobs: the response to rate. */
   rates?: RatedResponse;
+  /** Judge jobs: the pair to judge. */
+  judges?: JudgedPair;
 }
 
 /** Builds a job and its pending rows; the caller stores them with JobStore.createJob. */
@@ -99,6 +90,7 @@ export function newJob(spec: JobSpec, sources: readonly SourceRow[], now = Date.
   const items = sources.map((s, index): JobItem => ({
     jobId: id, index, instruction: s.instruction, input: s.input, status: 'pending',
     ...(s.rates ? { rates: s.rates } : {}),
+    ...(s.judges ? { judges: s.judges } : {}),
     attempts: 0, tokensIn: 0, tokensOut: 0, cost: 0, updatedAt: now,
   }));
   return { job, items };
@@ -143,10 +135,15 @@ export class JobRunner {
   readonly #requestsInFlight = new Set<AbortController>();
   #holdUntil = 0;
   #inFlight = 0;
+  /** USD paid for this job's rows (kept as a sum, not recounted per request). */
+  #spent = 0;
+  /** The most the requests in flight can cost, reserved against the budget until they settle. */
+  #reserved = 0;
+  /** Workers waiting for a request in flight to settle before they decide on the budget. */
+  #settleWaiters: (() => void)[] = [];
   #cacheHits = 0;
   #requests = 0;
   #retries = 0;
-  #paidRequests = 0;
   #finishedAt: number[] = [];
   #startedAt = 0;
   #used = false;
@@ -240,6 +237,7 @@ export class JobRunner {
     if (!job) throw new JobNotFoundError(this.jobId);
     this.#job = job;
     this.#items = await store.loadItems(this.jobId);
+    this.#spent = this.#items.reduce((sum, i) => sum + i.cost, 0);
     this.#startedAt = this.#opts.now();
     await this.#setStatus('running');
     if (job.spec.mode === 'batch') {
@@ -331,13 +329,28 @@ export class JobRunner {
     return { ...result, paid: true };
   }
 
-  #overBudget(): boolean {
+  /**
+   * Whether a request that may cost up to `bound` can go out now: 'go' (its bound is then reserved), 'wait'
+   * for a request in flight to settle (its real cost may leave room), or 'stop' at the budget.
+   */
+  #budgetCheck(bound: number): 'go' | 'wait' | 'stop' {
     const budget = this.#job.spec.budgetUSD;
-    if (budget === null) return false;
-    const spent = this.#items.reduce((s, i) => s + i.cost, 0);
-    // Requests in flight will be paid too: reserve the average cost of one for each.
-    const average = this.#paidRequests ? spent / this.#paidRequests : 0;
-    return spent + this.#inFlight * average >= budget;
+    if (budget !== null && this.#spent + this.#reserved + bound > budget) return this.#inFlight > 0 ? 'wait' : 'stop';
+    this.#reserved += bound;
+    return 'go';
+  }
+
+  #settled(): Promise<void> {
+    return new Promise((resolve) => this.#settleWaiters.push(resolve));
+  }
+
+  /** Stops at the budget, saying what it would take to go on. */
+  #stopAtBudget(next: number): void {
+    const rest = estimateCost(this.#job.spec, this.#items).maxUSD;
+    this.#error = budgetMessage(this.#job.spec.budgetUSD!, this.#spent, next, rest);
+    this.#halt('budget');
+    // Workers waiting on a settle would otherwise wait for requests that never come.
+    for (const wake of this.#settleWaiters.splice(0)) wake();
   }
 
   /** One request with retries. Returns null when the job stopped; throws TeacherError when the row fails. */
@@ -346,8 +359,14 @@ export class JobRunner {
     for (;;) {
       while (!this.#stop && this.#holdUntil > now()) await this.#sleep(this.#holdUntil - now());
       if (this.#stop) return null;
-      if (this.#overBudget()) {
-        this.#halt('budget');
+      const bound = requestCostBound(this.#job.spec.prices, request);
+      const budget = this.#budgetCheck(bound);
+      if (budget === 'wait') {
+        await this.#settled();
+        continue;
+      }
+      if (budget === 'stop') {
+        this.#stopAtBudget(bound);
         return null;
       }
       let error: TeacherError;
@@ -358,13 +377,16 @@ export class JobRunner {
       this.#emit();
       try {
         const result = await chat.chat(request, controller.signal);
-        this.#paidRequests++;
+        // Counted here, before the waiting workers look at the budget again.
+        this.#spent += costOf(this.#job.spec.prices, request.model, result.usage);
         return result;
       } catch (e) {
         error = e instanceof TeacherError ? e : new TeacherError('malformed', e instanceof Error ? e.message : String(e));
       } finally {
         this.#inFlight--;
+        this.#reserved = this.#inFlight ? this.#reserved - bound : 0;
         this.#requestsInFlight.delete(controller);
+        for (const wake of this.#settleWaiters.splice(0)) queueMicrotask(wake);
       }
       if (error.kind === 'aborted' || this.#stop === 'cancel') return null;
       if (error.kind === 'auth') {
@@ -415,24 +437,10 @@ export class JobRunner {
         this.#error = message;
         this.#halt('failed');
       },
-      overBudget: () => this.#halt('budget'),
+      overBudget: (message) => {
+        this.#error = message;
+        this.#halt('budget');
+      },
     };
   }
-}
-
-export interface BatchHost {
-  api: BatchApi;
-  job(): JobRecord;
-  saveJob(job: JobRecord): Promise<void>;
-  items: JobItem[];
-  store: JobStore;
-  saveItem(item: JobItem): Promise<void>;
-  stopped(): boolean;
-  wake: AbortSignal;
-  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  now: () => number;
-  countCacheHit(): void;
-  countFinished(): void;
-  fail(message: string): void;
-  overBudget(): void;
 }

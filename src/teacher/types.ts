@@ -48,6 +48,9 @@ export interface Price {
 
 export type PriceTable = Record<string, Price>;
 
+/** The judge's prompt: FastChat's Vicuna reviewer (the paper's) or llm_judge's pair-v2 (see src/eval/judge-prompts.ts). */
+export type JudgePromptId = 'vicuna' | 'pair-v2';
+
 export type JobLang = 'en' | 'zh';
 export type JobMode = 'online' | 'batch';
 
@@ -60,8 +63,11 @@ export interface JobSpec {
   teacher: { model: string; params: GenerationParams };
   /** How a row is asked: in Stanford Alpaca's template (teacher data, the default), as the question itself
    * (answer sets for evaluation, as FastChat asks API models), or as GPT-4-LLM's feedback prompt rating the
-   * row's response 1-10 (feedback jobs: comparison data and preference pairs, see feedback.ts). */
-  prompt?: 'alpaca' | 'question' | 'feedback';
+   * row's response 1-10 (feedback jobs: comparison data and preference pairs, see feedback.ts), or as the judge's
+   * prompt comparing the row's two answers (judge jobs: src/eval/judge.ts). */
+  prompt?: 'alpaca' | 'question' | 'feedback' | 'judge';
+  /** Judge jobs: the judge's prompt, and the judge run (Evaluate page) whose verdicts the rows are. */
+  judge?: { prompt: JudgePromptId; runId: string };
   /** Chinese mode: the model that translates instruction and input first. */
   translator?: { model: string; params: GenerationParams };
   concurrency: number;
@@ -127,6 +133,16 @@ export interface RatedResponse {
   uses: { slot: number; source: string }[];
 }
 
+/** Judge jobs: one question judged in one order. */
+export interface JudgedPair {
+  questionId: string;
+  category: string;
+  /** Which answer set's answer is shown first (as Assistant 1 / Assistant A). */
+  first: 'a' | 'b';
+  /** The two answers in the order shown. */
+  shown: [string, string];
+}
+
 export interface JobItem {
   jobId: string;
   index: number;
@@ -137,6 +153,8 @@ export interface JobItem {
   translation?: { instruction?: string; input?: string };
   /** Feedback jobs: the response this row rates (instruction and input are its prompt). */
   rates?: RatedResponse;
+  /** Judge jobs: the pair this row judges (instruction and input are the question). */
+  judges?: JudgedPair;
   /** The answer; feedback jobs: the teacher's verdict, as written (its score is parsed from it). */
   output?: string;
   /** Failed tries since the row was last (re)queued. */
@@ -150,4 +168,17 @@ export interface JobItem {
   updatedAt: number;
   /** Ask the endpoint again even when the request cache has an answer. */
   fresh?: boolean;
+}
+
+/** Where a job lives: IndexedDB in the browser, a JSONL journal in the CLI, memory for one-off runs. */
+export interface JobStore {
+  /** Stores a new job with all its rows at once. */
+  createJob(job: JobRecord, items: readonly JobItem[]): Promise<void>;
+  loadJob(id: string): Promise<JobRecord | undefined>;
+  saveJob(job: JobRecord): Promise<void>;
+  /** Rows in index order. */
+  loadItems(jobId: string): Promise<JobItem[]>;
+  saveItem(item: JobItem): Promise<void>;
+  cacheGet(key: string): Promise<ChatResult | undefined>;
+  cachePut(key: string, result: ChatResult): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { EvalItem } from '../../src/eval/eval-set';
-import { judgeRequest } from '../../src/eval/judge';
+import { judgeRequest } from '../../src/eval/judge-prompts';
 import type { JudgeRunRecord } from '../../src/eval/store';
 import { batchLine, parseCustomId } from '../../src/teacher/batch';
 import { judgeBatchFiles, teacherBatchFiles } from '../../src/teacher/batch-export';

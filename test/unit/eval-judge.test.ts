@@ -7,11 +7,14 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { alignAnswers, parseAnswerSet, parseEvalSet, type EvalItem } from '../../src/eval/eval-set';
 import {
-  Judge, judgeRequest, judgeTasks, MemoryCache, parsePick, parseScores, summarize, type Verdict,
+  judgeJobSpec, judgeSources, judgeTasks, parsePick, parseScores, summarize, verdictOf, type JudgeTask, type Side, type Verdict,
 } from '../../src/eval/judge';
-import { PAIR_V2_SYSTEM, PAIR_V2_TEMPLATE, VICUNA_PROMPTS, VICUNA_SYSTEM } from '../../src/eval/judge-prompts';
+import { judgeRequest, PAIR_V2_SYSTEM, PAIR_V2_TEMPLATE, VICUNA_PROMPTS, VICUNA_SYSTEM } from '../../src/eval/judge-prompts';
 import { DirCache } from '../../src/eval/node-cache';
 import { TeacherClient } from '../../src/teacher/client';
+import { MemoryCache, MemoryJobStore } from '../../src/teacher/memory-store';
+import { DEFAULT_PRICES } from '../../src/teacher/pricing';
+import { abortableSleep, JobRunner, newJob, requeue, type RunnerOptions } from '../../src/teacher/runner';
 import { startJudgeServer, type JudgeServer } from '../fakes/judge-server';
 
 const shared = path.resolve(__dirname, '../../../shared/data');
@@ -134,7 +137,7 @@ const questions: EvalItem[] = [
 const answersA = new Map([['1', 'Plan your day. [quality 8]'], ['61', 'int main() {} [quality 6]'], ['71', 'x = 3 [quality 9]'], ['9', 'Lima [garble]']]);
 const answersB = new Map([['1', 'Sleep more. [quality 6]'], ['61', 'A full program. [quality 7]'], ['71', 'x is 3. [quality 9]'], ['9', 'Lima.']]);
 
-describe('Judge against a fake endpoint', () => {
+describe('the judge as a job on the job runner, against a fake endpoint', () => {
   let server: JudgeServer;
   beforeAll(async () => {
     server = await startJudgeServer({ apiKey: 'sk-judge-test-0123456789', firstBias: 1 });
@@ -144,16 +147,36 @@ describe('Judge against a fake endpoint', () => {
     server.options.rateLimitFirst = 0;
   });
 
-  const judge = (cache = new MemoryCache(), prompt: 'vicuna' | 'pair-v2' = 'vicuna') => new Judge({
-    chat: new TeacherClient({ baseURL: server.url, apiKey: 'sk-judge-test-0123456789' }),
-    cache, baseURL: server.url, model: 'gpt-4', prompt, concurrency: 3, baseDelayMs: 1,
-  });
+  type Answers = Record<Side, ReadonlyMap<string, string>>;
+  const both = { a: answersA, b: answersB };
+
+  async function judgeJob(tasks: JudgeTask[], answers: Answers, o: { cache?: MemoryCache; prompt?: 'vicuna' | 'pair-v2'; budgetUSD?: number | null; concurrency?: number } = {}) {
+    const store = new MemoryJobStore(o.cache ?? new MemoryCache());
+    const spec = judgeJobSpec('test', 'run-1', {
+      baseURL: server.url, model: 'gpt-4', prompt: o.prompt ?? 'vicuna', mode: 'online', concurrency: o.concurrency ?? 3, maxAttempts: 4,
+      budgetUSD: o.budgetUSD ?? null, prices: DEFAULT_PRICES,
+    });
+    const { job, items } = newJob(spec, judgeSources(tasks, answers));
+    await store.createJob(job, items);
+    return { store, id: job.id };
+  }
+
+  async function run(store: MemoryJobStore, id: string, options: Partial<RunnerOptions> = {}) {
+    const runner = new JobRunner(id, { store, chat: new TeacherClient({ baseURL: server.url, apiKey: 'sk-judge-test-0123456789' }), baseDelayMs: 1, ...options });
+    const job = await runner.run();
+    const verdicts = (await store.loadItems(id)).map((item) => verdictOf(job.spec, item)).filter((x): x is Verdict => x !== null);
+    return { job, verdicts, progress: runner.progress() };
+  }
 
   test('both orders, paper totals, unparseable verdicts reported, a rerun sends nothing, a retry asks again', async () => {
     const cache = new MemoryCache();
     const before = server.requests;
-    const verdicts = await judge(cache).run(judgeTasks(questions), { a: answersA, b: answersB });
+    const first = await judgeJob(judgeTasks(questions), both, { cache });
+    const { job, verdicts, progress } = await run(first.store, first.id);
+    expect(job.status).toBe('done');
     expect(server.requests - before).toBe(8);
+    expect(progress.requests).toBe(8);
+    expect(progress.cost).toBeGreaterThan(0);
     expect(verdicts.map((x) => `${x.questionId}:${x.first}`)).toEqual(['1:a', '1:b', '61:a', '61:b', '71:a', '71:b', '9:a', '9:b']);
     // The fake adds 1 to whichever answer it is shown first; both orders cancel that out.
     expect(verdicts.slice(0, 2).map((x) => x.points)).toEqual([{ a: 9, b: 6 }, { a: 8, b: 7 }]);
@@ -168,37 +191,61 @@ describe('Judge against a fake endpoint', () => {
     // The math prompt got its tuple at the end, and it was read.
     expect(verdicts[4].text).toMatch(/\(10, 9\)$/);
 
-    const rerunJudge = judge(cache);
-    const again = await rerunJudge.run(judgeTasks(questions), { a: answersA, b: answersB });
+    const second = await judgeJob(judgeTasks(questions), both, { cache });
+    const again = await run(second.store, second.id);
     expect(server.requests - before).toBe(8);
-    expect(rerunJudge.requests).toBe(0);
-    expect(again.every((x) => x.cached)).toBe(true);
-    expect(summarize(again)).toEqual(s);
+    expect(again.progress.requests).toBe(0);
+    expect(again.progress.cacheHits).toBe(8);
+    expect(again.verdicts.every((x) => x.cached)).toBe(true);
+    expect(summarize(again.verdicts)).toEqual(s);
 
-    const retried = await judge(cache).run(judgeTasks(questions.slice(3)), { a: answersA, b: answersB }, true);
+    // Asking again for the unreadable verdicts bypasses the cache for those rows only.
+    expect(await requeue(first.store, first.id, [6, 7], true)).toBe(2);
+    const retried = await run(first.store, first.id);
     expect(server.requests - before).toBe(10);
-    expect(retried.every((x) => !x.cached && x.points === null)).toBe(true);
+    expect(retried.progress.requests).toBe(2);
+    expect(retried.verdicts.filter((x) => x.questionId === '9').every((x) => !x.cached && x.points === null)).toBe(true);
   });
 
   test('pair-v2 verdicts become 1 / 0 / 0.5 points', async () => {
-    const verdicts = await judge(new MemoryCache(), 'pair-v2').run(judgeTasks(questions.slice(0, 3)), { a: answersA, b: answersB });
-    const s = summarize(verdicts);
+    const { store, id } = await judgeJob(judgeTasks(questions.slice(0, 3)), both, { prompt: 'pair-v2' });
+    const s = summarize((await run(store, id)).verdicts);
     expect(s.orders).toEqual([{ first: 'a', a_total: 1.5, b_total: 1.5 }, { first: 'b', a_total: 1.5, b_total: 1.5 }]);
     expect({ wins: s.wins, ties: s.ties, losses: s.losses }).toEqual({ wins: 1, ties: 1, losses: 1 });
   });
 
-  test('429 is retried after Retry-After; every try is counted', async () => {
+  test('429 holds the job for Retry-After before the next try; every try is counted', async () => {
     server.options.rateLimitFirst = server.requests + 2;
-    const j = judge();
-    const verdicts = await j.run(judgeTasks(questions.slice(0, 1)), { a: answersA, b: answersB });
+    const waits: number[] = [];
+    const { store, id } = await judgeJob(judgeTasks(questions.slice(0, 1)), both, { concurrency: 1 });
+    const { verdicts, progress } = await run(store, id, {
+      random: () => 0,
+      sleep: (ms, signal) => {
+        waits.push(ms);
+        return abortableSleep(ms, signal);
+      },
+    });
     expect(verdicts.every((x) => x.points !== null)).toBe(true);
-    expect(j.requests).toBe(4);
+    expect(progress.requests).toBe(4);
+    expect(progress.retries).toBe(2);
+    // The fake asks for 10 ms; the runner's own backoff base here is 1 ms.
+    expect(waits.filter((ms) => ms >= 10)).toHaveLength(2);
   });
 
-  test('a missing answer is refused before any request', async () => {
-    const before = server.requests;
-    await expect(judge().run(judgeTasks(questions), { a: answersA, b: new Map([['1', 'x']]) })).rejects.toThrow(/answer set B has no answer for question\(s\) 61, 71, 9/);
-    expect(server.requests).toBe(before);
+  test('the budget stops a judge job before a request could pass it, and says what to raise', async () => {
+    // Each vicuna request may cost up to its prompt plus 1024 answer tokens at gpt-4 prices (about 0.07 USD), and
+    // costs about 0.01 USD: a few go out before the next one's bound no longer fits.
+    const { store, id } = await judgeJob(judgeTasks(questions), both, { budgetUSD: 0.1, concurrency: 2 });
+    const { job, progress } = await run(store, id);
+    expect(job.status).toBe('budget');
+    expect(progress.done).toBeGreaterThan(0);
+    expect(progress.done).toBeLessThan(8);
+    expect(progress.cost).toBeLessThanOrEqual(0.1);
+    expect(job.error).toMatch(/^Stopped before passing the budget of \$0\.1000: \$0\.0\d{3} spent, and the next request may cost up to \$0\.0\d{3}\. Raise the budget to at least \$0\.1\d{3} to go on/);
+  });
+
+  test('a missing answer is refused before any request', () => {
+    expect(() => judgeSources(judgeTasks(questions), { a: answersA, b: new Map([['1', 'x']]) })).toThrow(/answer set B has no answer for question\(s\) 61, 71, 9/);
   });
 });
 
@@ -226,13 +273,13 @@ describe('DirCache', () => {
     try {
       const cache = new DirCache(path.join(dir, 'nested'));
       const key = 'ab'.repeat(32);
-      expect(await cache.get(key)).toBeUndefined();
+      expect(await cache.cacheGet(key)).toBeUndefined();
       const result = { text: '8 7', model: 'gpt-4', usage: { prompt_tokens: 3, completion_tokens: 2 }, finishReason: 'stop' };
-      await cache.put(key, result);
-      expect(await cache.get(key)).toEqual(result);
+      await cache.cachePut(key, result);
+      expect(await cache.cacheGet(key)).toEqual(result);
       await writeFile(path.join(dir, 'nested', `${key}.json`), '{"key": "ab');
-      expect(await cache.get(key)).toBeUndefined();
-      await expect(cache.get('../escape')).rejects.toThrow(/not a SHA-256 digest/);
+      expect(await cache.cacheGet(key)).toBeUndefined();
+      await expect(cache.cacheGet('../escape')).rejects.toThrow(/not a SHA-256 digest/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -281,7 +328,7 @@ describe('judge CLI', () => {
     expect(files).toHaveLength(6);
     for (const f of files) expect(await readFile(path.join(dir, 'cache', f), 'utf8')).not.toContain(key);
     expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toContain(key);
-  });
+  }, 30_000);
 
   test('a rejected key stops the run with a message that does not echo it', async () => {
     const wrong = 'sk-wrong-key-zyxwvutsrqponm';

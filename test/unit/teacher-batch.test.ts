@@ -86,6 +86,26 @@ describe('batch mode against the fake endpoint', () => {
     expect(cost).toBeCloseTo(tokens / 2, 10);
   });
 
+  test('a round sends only the requests whose most possible cost still fits the budget, then the job stops before it', async () => {
+    server = await startFakeOpenAI({ apiKey: KEY });
+    const store = new IdbJobStore(await openStudioDB(`batch-${process.pid}-${++dbCount}`));
+    const client = new TeacherClient({ baseURL: server.url, apiKey: KEY });
+    // At batch prices a request may cost up to ~0.016 USD (512 answer tokens) and costs ~0.001: one line fits per round.
+    const { job, items } = newJob(spec(server.url, { budgetUSD: 0.02 }), sources(10));
+    await store.createJob(job, items);
+    const runner = new JobRunner(job.id, { store, chat: client, batch: client });
+    const stopped = await runner.run();
+    expect(stopped.status).toBe('budget');
+    expect(stopped.batches!.length).toBeGreaterThan(1);
+    expect(stopped.batches!.every((r) => r.files.length === 1 && r.files[0].count === 1)).toBe(true);
+    const p = runner.progress();
+    expect(p.done).toBe(stopped.batches!.length);
+    expect(p.done).toBeLessThan(10);
+    expect(p.cost).toBeLessThanOrEqual(0.02);
+    expect(server.completedTotal).toBe(p.done);
+    expect(stopped.error).toMatch(/^Stopped before passing the budget of \$0\.0200: \$0\.00\d\d spent, and the next request may cost up to \$0\.01\d\d\./);
+  });
+
   test('files split at the request limit, and a reload polls the same batches instead of creating new ones', async () => {
     server = await startFakeOpenAI({ apiKey: KEY, batchPolls: 4 });
     const store = new IdbJobStore(await openStudioDB(`batch-${process.pid}-${++dbCount}`));

@@ -8,7 +8,8 @@ import { IdbJobStore } from '../../src/teacher/idb-store';
 import { jobRows } from '../../src/teacher/output';
 import { ANSWER_IN_CHINESE, TRANSLATE_HEADER } from '../../src/teacher/prompts';
 import { JobRunner, newJob, requeue, type RunnerOptions, type SourceRow } from '../../src/teacher/runner';
-import { PAPER_PARAMS, type JobSpec } from '../../src/teacher/types';
+import { estimateCost, estimateTokens, requestCostBound } from '../../src/teacher/pricing';
+import { PAPER_PARAMS, type ChatMessage, type JobSpec } from '../../src/teacher/types';
 import { alpacaPrompt } from '../../src/tokenizer/templates';
 import { fakeAnswer, promptKey, startFakeOpenAI, type FakeOpenAI, type FakeOptions } from '../fakes/openai-server';
 
@@ -166,18 +167,57 @@ describe('job runner against the fake endpoint', () => {
     expect(rows[0].meta?.generatedBy).toEqual({ model: 'gpt-4', ...PAPER_PARAMS });
   });
 
-  test('the budget cap stops the job', async () => {
-    const { server, store, client } = await setup();
-    // Each fake answer costs about 40 prompt + 5 completion tokens: ~0.0015 USD at gpt-4 prices.
-    const id = await createJob(store, spec(server.url, { concurrency: 2, budgetUSD: 0.02 }), sources(60));
-    const runner = new JobRunner(id, { store, chat: client, ...fast });
-    const job = await runner.run();
-    expect(job.status).toBe('budget');
-    const p = runner.progress();
-    expect(p.done).toBeGreaterThan(5);
-    expect(p.done).toBeLessThan(60);
-    expect(p.cost).toBeGreaterThanOrEqual(0.02 - 0.002);
-    expect(p.cost).toBeLessThan(0.02 + 2 * 0.002);
+  test('the budget stops the job before the next request could pass it; resuming needs a higher cap, and pays nothing twice', async () => {
+    const { server, store, client } = await setup({ latencyMs: 5 });
+    // max_tokens 16: a request may cost up to ~45 prompt + 16 answer tokens at gpt-4 prices (~0.0023 USD); each
+    // fake answer costs ~40 + 5 tokens (~0.0015 USD).
+    const params = { ...PAPER_PARAMS, max_tokens: 16 };
+    const rows = sources(60);
+    const id = await createJob(store, spec(server.url, { concurrency: 4, budgetUSD: 0.02, teacher: { model: 'gpt-4', params } }), rows);
+    const first = new JobRunner(id, { store, chat: client, ...fast });
+    const stopped = await first.run();
+    expect(stopped.status).toBe('budget');
+    const p = first.progress();
+    expect(p.cost).toBeLessThanOrEqual(0.02);
+    // Stopped only when the next request's bound no longer fit: little of the budget is left unused.
+    const next = requestCostBound(stopped.spec.prices, { model: 'gpt-4', messages: englishPrompt(rows[59]) as ChatMessage[], params });
+    expect(p.cost + 2 * next).toBeGreaterThan(0.02);
+    expect(p.done).toBe(server.completedTotal);
+    expect(stopped.error).toMatch(/^Stopped before passing the budget of \$0\.0200: \$0\.0\d{3} spent, and the next request may cost up to \$0\.002\d\. Raise the budget to at least \$0\.02\d\d to go on \(\$0\.\d{4} covers every remaining row at most\), then resume\.$/);
+
+    // Resumed with the same cap: nothing is sent, and the job says again what to raise.
+    const again = await new JobRunner(id, { store, chat: client, ...fast }).run();
+    expect(again.status).toBe('budget');
+    const goOn = (error?: string) => error?.slice(0, error.indexOf(' to go on'));
+    expect(goOn(again.error)).toBe(goOn(stopped.error));
+    expect(server.completedTotal).toBe(p.done);
+
+    // Raised past the estimate for the rest: it finishes, and no prompt was paid twice.
+    const rest = Number(/\(\$([\d.]+) covers/.exec(again.error!)![1]);
+    await store.saveJob({ ...again, spec: { ...again.spec, budgetUSD: rest } });
+    const resumed = new JobRunner(id, { store, chat: client, ...fast });
+    const done = await resumed.run();
+    expect(done.status).toBe('done');
+    expect(done.error).toBeUndefined();
+    expect(resumed.progress().cost).toBeLessThanOrEqual(rest);
+    expect(server.completedTotal).toBe(60);
+    expect(server.duplicates()).toEqual([]);
+  });
+
+  test('cost estimates: prompt tokens, and at most every answer at max_tokens; Chinese rows count their translations', () => {
+    expect(estimateTokens('abcdefgh')).toBe(2);
+    expect(estimateTokens('你好吗')).toBe(3);
+    const s = spec('http://x', { teacher: { model: 'gpt-4', params: { ...PAPER_PARAMS, max_tokens: 100 } } });
+    const { items } = newJob(s, [{ instruction: 'Say hi.', input: '' }, { instruction: 'Add.', input: '2 and 3' }]);
+    const e = estimateCost(s, items);
+    expect(e.requests).toBe(2);
+    expect(e.promptUSD).toBeCloseTo((e.promptTokens * 30) / 1e6, 12);
+    expect(e.maxUSD).toBeCloseTo((e.promptTokens * 30 + 2 * 100 * 60) / 1e6, 12);
+    // Chinese: instruction and non-empty input are translated first (by gpt-3.5-turbo), then answered.
+    const zh = spec('http://x', { lang: 'zh', translator: { model: 'gpt-3.5-turbo', params: PAPER_PARAMS } });
+    expect(estimateCost(zh, newJob(zh, [{ instruction: 'Say hi.', input: '' }, { instruction: 'Add.', input: '2 and 3' }]).items).requests).toBe(5);
+    expect(estimateCost({ ...s, mode: 'batch' }, items).maxUSD).toBeCloseTo(e.maxUSD / 2, 12);
+    expect(estimateCost({ ...s, teacher: { ...s.teacher, model: 'mystery' } }, items)).toMatchObject({ maxUSD: 0, unpriced: ['mystery'] });
   });
 
   test('Chinese mode translates instruction and input, then asks for a Chinese answer, and records both', async () => {

@@ -25,7 +25,8 @@ export class ClusterState {
     await this.task(async () => {
       const { runs, jobs, evals } = await this.services.stores();
       this.runs = await runs.list();
-      this.jobs = await jobs.listJobs();
+      // Judge jobs export with their judge runs.
+      this.jobs = (await jobs.listJobs()).filter((j) => !j.spec.judge);
       this.judgeRuns = await evals.judgeRuns();
     });
   }

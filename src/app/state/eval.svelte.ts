@@ -1,10 +1,13 @@
 // Evaluate page state: eval sets and answer sets (imported from files or stored datasets; generated ones come
 // from its AnswerGenerator), GPT-4 judge runs (both orders, progress, cancel, retry of unparseable verdicts,
-// resumable since every verdict is cached), and ROUGE-L runs. Everything is kept in EvalStore; judged answers
-// in the studio's request cache.
+// resumable), and ROUGE-L runs. Everything is kept in EvalStore; judged answers in the studio's request cache.
+// A judge run is judged by a job on the teacher's job runner (stored with the teacher's jobs, not listed on the
+// Teacher page): Retry-After, the Teacher page's budget and prices, the cost meter and the Batch API.
 import type { DatasetMeta } from '../../data/types';
 import { alignAnswers, answersCover, evalItemsFromRows, parseAnswerSet, parseEvalSet, type EvalItem } from '../../eval/eval-set';
-import { Judge, judgeTasks, summarize, type JudgeSummary, type JudgeTask, type Verdict, type VerdictCache } from '../../eval/judge';
+import {
+  judgeJobSpec, judgeSources, judgeTasks, parseVerdict, summarize, taskKey, verdictOf, type JudgeSettings, type JudgeSummary,
+} from '../../eval/judge';
 import type { JudgePromptId } from '../../eval/judge-prompts';
 import { parseReferenceSet, rougeReport } from '../../eval/rouge-report';
 import { parseScoreFile } from '../../eval/score-file';
@@ -12,7 +15,12 @@ import {
   type EvalStore, type AnswerSetRecord, type EvalSetRecord, type JudgeRunRecord, type RougeRunRecord, type ScoreFileRecord,
 } from '../../eval/store';
 import { normalizeBaseURL, OPENAI_BASE_URL, TeacherClient } from '../../teacher/client';
-import { API_KEY, SETTINGS_KEY } from '../../teacher/settings';
+import { redact } from '../../teacher/errors';
+import type { IdbJobStore } from '../../teacher/idb-store';
+import { estimateCost, type CostEstimate } from '../../teacher/pricing';
+import { JobRunner, newJob, requeue, type Progress } from '../../teacher/runner';
+import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
+import type { JobMode, JobRecord } from '../../teacher/types';
 import { useServices, type Services } from '../services';
 import { AnswerGenerator } from './eval-answers.svelte';
 import { sharedState } from './shared.svelte';
@@ -28,18 +36,16 @@ export interface JudgeForm {
   prompt: JudgePromptId;
   baseURL: string;
   model: string;
+  /** Online, or through the Batch API (half price, up to 24 h). */
+  mode: JobMode;
   concurrency: number;
 }
 
-export interface JudgeProgress {
+/** The judge job of a run: the runner's progress (verdicts, requests, retries, cost against the budget). */
+export interface JudgeProgress extends Progress {
   runId: string;
-  done: number;
-  total: number;
-  requests: number;
-  cacheHits: number;
 }
 
-/** The Teacher page's settings an API answer run uses. */
 /** Eval datasets in the studio that can serve as question sets. */
 const QUESTION_FORMATS = new Set(['vicuna80', 'fastchat-question', 'user-oriented', 'alpaca', 'unnatural']);
 
@@ -52,12 +58,15 @@ export class EvalState {
   /** Stored datasets that can become eval sets. */
   datasets = $state.raw<DatasetMeta[]>([]);
   judgeForm = $state<JudgeForm>({
-    name: '', evalSetId: '', a: '', b: '', prompt: 'vicuna', baseURL: OPENAI_BASE_URL, model: 'gpt-4', concurrency: 4,
+    name: '', evalSetId: '', a: '', b: '', prompt: 'vicuna', baseURL: OPENAI_BASE_URL, model: 'gpt-4', mode: 'online', concurrency: 4,
   });
+  /** The Teacher page's settings: a judge job takes its budget, prices and tries from there. */
+  teacherSettings = $state.raw<TeacherSettings>(DEFAULT_SETTINGS);
   /** A key typed here is used for this page load only; empty means the key saved on the Teacher page. */
   sessionKey = $state('');
   hasStoredKey = $state(false);
-  progress = $state<JudgeProgress | null>(null);
+  /** The last judge job's progress; kept after it stops, so its cost stays in view. */
+  progress = $state.raw<JudgeProgress | null>(null);
   /** A judge run is in flight. */
   running = $state(false);
   /** Answer sets written by the loaded model or an API model. */
@@ -66,7 +75,7 @@ export class EvalState {
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
   #ready: Promise<void> | null = null;
-  #abort: AbortController | null = null;
+  #runner: JobRunner | null = null;
 
   constructor(readonly services: Services) {}
 
@@ -95,6 +104,7 @@ export class EvalState {
     [this.evalSets, this.answerSets, this.judgeRuns, this.rougeRuns, this.scoreFiles] = await Promise.all([
       store.evalSets(), store.answerSets(), store.judgeRuns(), store.rougeRuns(), store.scoreFiles(),
     ]);
+    await this.#loadTeacherSettings();
     const datasets = await (await this.services.stores()).datasets.list();
     this.datasets = datasets.filter((d) => QUESTION_FORMATS.has(d.format));
     const form = this.judgeForm;
@@ -181,42 +191,103 @@ export class EvalState {
     return alignAnswers(items, set.rows, `answer set “${set.name}”`);
   }
 
-  async #judge(run: JudgeRunRecord, tasks: JudgeTask[], fresh: boolean, key: string): Promise<void> {
+  async #loadTeacherSettings(): Promise<void> {
+    const saved = await (await this.services.stores()).settings.get<Partial<TeacherSettings>>(SETTINGS_KEY);
+    this.teacherSettings = { ...DEFAULT_SETTINGS, ...saved };
+  }
+
+  /** How a run's job is judged: its endpoint and prompt, this form's mode and concurrency, the Teacher page's budget. */
+  #judgeSettings(run: Pick<JudgeRunRecord, 'baseURL' | 'model' | 'prompt'>): JudgeSettings {
+    const t = this.teacherSettings;
+    return {
+      baseURL: run.baseURL, model: run.model, prompt: run.prompt, mode: this.judgeForm.mode, concurrency: this.judgeForm.concurrency,
+      maxAttempts: t.maxAttempts, budgetUSD: t.budgetUSD, prices: t.prices,
+    };
+  }
+
+  /** What judging the form's eval set and answer sets would cost (null until the form is complete). */
+  judgeEstimate(): CostEstimate | null {
+    const f = this.judgeForm;
+    const evalSet = this.evalSet(f.evalSetId);
+    if (!evalSet || !f.a || !f.b || f.a === f.b || !f.model.trim()) return null;
+    try {
+      const answers = { a: this.answersFor(evalSet.items, f.a), b: this.answersFor(evalSet.items, f.b) };
+      const spec = judgeJobSpec('estimate', '', this.#judgeSettings({ baseURL: f.baseURL, model: f.model.trim(), prompt: f.prompt }));
+      return estimateCost(spec, newJob(spec, judgeSources(judgeTasks(evalSet.items), answers)).items);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The stored job that judges a run, created on first use with one row per question and order. */
+  async #judgeJob(run: JudgeRunRecord, jobs: IdbJobStore): Promise<JobRecord> {
+    const existing = (await jobs.listJobs()).find((j) => j.spec.judge?.runId === run.id);
+    if (existing) return existing;
     const evalSet = this.evalSet(run.evalSetId);
     if (!evalSet) throw new Error('the eval set of this run was deleted');
     const answers = { a: this.answersFor(evalSet.items, run.answerSets.a), b: this.answersFor(evalSet.items, run.answerSets.b) };
+    const { job, items } = newJob(judgeJobSpec(run.name, run.id, this.#judgeSettings(run)), judgeSources(judgeTasks(evalSet.items), answers));
+    // Verdicts the run already holds (judged before its job existed) are rows already answered.
+    const held = new Map(run.verdicts.filter((v) => v.text !== null).map((v) => [taskKey(v.questionId, v.first), v.text!]));
+    for (const item of items) {
+      const text = held.get(taskKey(item.judges!.questionId, item.judges!.first));
+      if (text !== undefined) Object.assign(item, { status: 'done', output: text });
+    }
+    await jobs.createJob(job, items);
+    return job;
+  }
+
+  /**
+   * Runs a judge run's job (after `prepare` queues what it should ask), writing each verdict to the run as it
+   * comes. Says why it stopped: at the budget (what to raise), cancelled, or refused by the endpoint.
+   */
+  async #judge(runId: string, key: string, prepare: (jobs: IdbJobStore, job: JobRecord) => Promise<void> = async () => {}): Promise<void> {
+    let run = this.judgeRuns.find((r) => r.id === runId);
+    if (!run) throw new Error('this run no longer exists');
     const store = await this.store();
-    const cacheStore = (await this.services.stores()).jobs;
-    const cache: VerdictCache = { get: (k) => cacheStore.cacheGet(k), put: (k, r) => cacheStore.cachePut(k, r) };
-    this.#abort = new AbortController();
-    this.running = true;
-    const keyOf = (v: { questionId: string; first: string }) => `${v.questionId}\u0000${v.first}`;
-    const verdicts = new Map(run.verdicts.map((v) => [keyOf(v), v]));
-    const progress: JudgeProgress = { runId: run.id, done: 0, total: tasks.length, requests: 0, cacheHits: 0 };
-    this.progress = progress;
-    const judge = new Judge({
-      chat: new TeacherClient({ baseURL: run.baseURL, apiKey: key }),
-      cache,
-      baseURL: run.baseURL,
-      model: run.model,
-      prompt: run.prompt,
-      concurrency: this.judgeForm.concurrency,
-      signal: this.#abort.signal,
-      onVerdict: (v: Verdict) => {
-        verdicts.set(keyOf(v), v);
-        this.progress = { ...progress, done: ++progress.done, requests: judge.requests, cacheHits: judge.cacheHits };
+    const jobs = (await this.services.stores()).jobs;
+    await this.#loadTeacherSettings();
+    const found = await this.#judgeJob(run, jobs);
+    await prepare(jobs, found);
+    // This form's concurrency and mode and the Teacher page's budget, prices and tries apply when a run (re)starts.
+    const s = this.#judgeSettings(run);
+    const job: JobRecord = { ...found, spec: { ...found.spec, mode: s.mode, concurrency: s.concurrency, maxAttempts: s.maxAttempts, budgetUSD: s.budgetUSD, prices: s.prices } };
+    await jobs.saveJob(job);
+    if (!(await jobs.loadItems(job.id)).some((i) => i.status === 'pending')) {
+      this.notice = 'Nothing to judge: every verdict is in.';
+      return;
+    }
+    const verdicts = new Map(run.verdicts.map((v) => [taskKey(v.questionId, v.first), v]));
+    const client = new TeacherClient({ baseURL: run.baseURL, apiKey: key });
+    const runner = new JobRunner(job.id, {
+      store: jobs, chat: client, batch: client,
+      onItem: (item) => {
+        const verdict = verdictOf(job.spec, item);
+        if (!verdict || !run) return;
+        verdicts.set(taskKey(verdict.questionId, verdict.first), verdict);
         run = { ...run, verdicts: [...verdicts.values()] };
-        this.judgeRuns = this.judgeRuns.map((r) => (r.id === run.id ? run : r));
+        this.judgeRuns = this.judgeRuns.map((r) => (r.id === runId ? run! : r));
         void store.putJudgeRun(run);
       },
+      onProgress: (p) => (this.progress = { ...p, runId }),
     });
+    this.#runner = runner;
+    this.running = true;
+    let ended: JobRecord;
     try {
-      await judge.run(tasks, answers, fresh);
+      ended = await runner.run();
     } finally {
       await store.putJudgeRun(run);
-      this.#abort = null;
+      this.#runner = null;
       this.running = false;
-      this.progress = null;
+    }
+    if (ended.status === 'failed') throw new Error(redact(ended.error ?? 'the judge endpoint refused the run', [key]));
+    if (ended.status === 'budget') {
+      this.error = `${ended.error} The judge uses the Teacher page's budget: raise it under Teacher settings, save, then press “Judge the rest”.`;
+    } else if (ended.status === 'cancelled' || ended.status === 'paused') {
+      this.notice = 'Stopped: the verdicts received are kept; “Judge the rest” goes on from there.';
+    } else {
+      this.#reportDone(runId);
     }
   }
 
@@ -253,34 +324,22 @@ export class EvalState {
       };
       await store.putJudgeRun(run);
       this.judgeRuns = [run, ...this.judgeRuns];
-      await this.#judge(run, judgeTasks(evalSet.items), false, key);
-      this.#reportDone(run.id);
+      await this.#judge(run.id, key);
     });
   }
 
-  /** Judges what a run still lacks (after a cancel or failures); answered ones come from the cache. */
+  /** Judges what a run still lacks (after a stop, a reload or failures); answered ones come from the cache. */
   async resumeJudge(runId: string): Promise<void> {
-    await this.#runAgain(runId, (run, all) => all.filter((t) => !run.verdicts.some((v) => v.questionId === t.item.id && v.first === t.first && v.text !== null)), false);
+    await this.task('Judging…', async () => this.#judge(runId, await this.apiKey(), async (jobs, job) => void (await requeue(jobs, job.id, 'errors'))));
   }
 
   /** Asks the judge again, bypassing the cache, for verdicts that could not be parsed. */
   async retryUnparsed(runId: string): Promise<void> {
-    await this.#runAgain(runId, (run, all) => all.filter((t) => run.verdicts.some((v) => v.questionId === t.item.id && v.first === t.first && v.text !== null && !v.points)), true);
-  }
-
-  async #runAgain(runId: string, pick: (run: JudgeRunRecord, all: JudgeTask[]) => JudgeTask[], fresh: boolean): Promise<void> {
-    await this.task('Judging…', async () => {
-      const run = this.judgeRuns.find((r) => r.id === runId);
-      const evalSet = run && this.evalSet(run.evalSetId);
-      if (!run || !evalSet) throw new Error('this run or its eval set no longer exists');
-      const tasks = pick(run, judgeTasks(evalSet.items));
-      if (!tasks.length) {
-        this.notice = 'Nothing to judge: every verdict is in.';
-        return;
-      }
-      await this.#judge(run, tasks, fresh, await this.apiKey());
-      this.#reportDone(run.id);
-    });
+    await this.task('Judging…', async () => this.#judge(runId, await this.apiKey(), async (jobs, job) => {
+      const prompt = job.spec.judge!.prompt;
+      const unread = (await jobs.loadItems(job.id)).filter((i) => i.status === 'done' && i.output !== undefined && !parseVerdict(prompt, i.output));
+      await requeue(jobs, job.id, unread.map((i) => i.index), true);
+    }));
   }
 
   #reportDone(runId: string): void {
@@ -292,7 +351,7 @@ export class EvalState {
   }
 
   cancel(): void {
-    this.#abort?.abort();
+    this.#runner?.cancel();
   }
 
   summary(run: JudgeRunRecord): JudgeSummary {
@@ -301,6 +360,8 @@ export class EvalState {
 
   async deleteJudgeRun(id: string): Promise<void> {
     await this.task('Deleting…', async (store) => {
+      const jobs = (await this.services.stores()).jobs;
+      for (const job of await jobs.listJobs()) if (job.spec.judge?.runId === id) await jobs.deleteJob(job.id);
       await store.deleteJudgeRun(id);
       await this.refresh();
     });

@@ -11,6 +11,7 @@ import {
   type FeedbackCandidate, type FeedbackPlan, type ScoreDistribution, type Unparsed,
 } from '../../teacher/feedback';
 import { jobRows } from '../../teacher/output';
+import { estimateCost, type CostEstimate } from '../../teacher/pricing';
 import { JobRunner, newJob, requeue, type Progress } from '../../teacher/runner';
 import { type GenerationParams, type JobItem, type JobLang, type JobMode, type JobRecord } from '../../teacher/types';
 import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
@@ -100,7 +101,8 @@ export class TeacherState {
     if (saved) this.settings = { ...structuredClone(DEFAULT_SETTINGS), ...saved };
     this.#key = (await settings.get<string>(API_KEY)) ?? null;
     this.hasKey = this.#key !== null;
-    this.jobs = (await jobs.listJobs()).map((job) => ({ job, progress: null, running: false }));
+    // Judge jobs belong to their judge runs on the Evaluate page, which shows and resumes them.
+    this.jobs = (await jobs.listJobs()).filter((job) => !job.spec.judge).map((job) => ({ job, progress: null, running: false }));
     for (const view of this.jobs) {
       if (view.job.status === 'running' && this.#key) void this.resume(view.job.id);
     }
@@ -158,24 +160,40 @@ export class TeacherState {
     }
   }
 
+  /** A generation job over every row of a dataset (instruction and input), with the settings as they are now. */
+  async #generationJob(datasetId: string, lang: JobLang, mode: JobMode): Promise<{ job: JobRecord; items: JobItem[] }> {
+    const { datasets } = await this.#stores();
+    const meta = await datasets.get(datasetId);
+    const rows = await datasets.rows(datasetId);
+    if (!rows.length) throw new Error(`“${meta.name}” has no rows.`);
+    const s = $state.snapshot(this.settings);
+    const params = { temperature: s.temperature, top_p: s.top_p, max_tokens: s.max_tokens };
+    return newJob({
+      name: `${meta.name} → ${s.teacherModel}${lang === 'zh' ? ' (Chinese)' : ''}`,
+      baseURL: s.baseURL, lang, mode,
+      teacher: { model: s.teacherModel, params },
+      translator: lang === 'zh' ? { model: s.translatorModel, params } : undefined,
+      concurrency: s.concurrency, maxAttempts: s.maxAttempts, budgetUSD: s.budgetUSD, prices: s.prices,
+      source: { datasetId, name: meta.name },
+    }, rows.map((r) => ({ instruction: r.instruction, input: r.input })));
+  }
+
+  /** What a generation job over this dataset would cost, shown before Start; null when it cannot be made. */
+  async estimateJob(datasetId: string, lang: JobLang, mode: JobMode): Promise<CostEstimate | null> {
+    try {
+      const { job, items } = await this.#generationJob(datasetId, lang, mode);
+      return estimateCost(job.spec, items);
+    } catch {
+      return null;
+    }
+  }
+
   /** Creates a job over every row of a dataset (instruction and input) and starts it. */
   async createJob(datasetId: string, lang: JobLang, mode: JobMode): Promise<void> {
     this.error = null;
     try {
-      const { jobs, datasets } = await this.#stores();
-      const meta = await datasets.get(datasetId);
-      const rows = await datasets.rows(datasetId);
-      if (!rows.length) throw new Error(`“${meta.name}” has no rows.`);
-      const s = $state.snapshot(this.settings);
-      const params = { temperature: s.temperature, top_p: s.top_p, max_tokens: s.max_tokens };
-      const { job, items } = newJob({
-        name: `${meta.name} → ${s.teacherModel}${lang === 'zh' ? ' (Chinese)' : ''}`,
-        baseURL: s.baseURL, lang, mode,
-        teacher: { model: s.teacherModel, params },
-        translator: lang === 'zh' ? { model: s.translatorModel, params } : undefined,
-        concurrency: s.concurrency, maxAttempts: s.maxAttempts, budgetUSD: s.budgetUSD, prices: s.prices,
-        source: { datasetId, name: meta.name },
-      }, rows.map((r) => ({ instruction: r.instruction, input: r.input })));
+      const { jobs } = await this.#stores();
+      const { job, items } = await this.#generationJob(datasetId, lang, mode);
       await jobs.createJob(job, items);
       this.jobs = [{ job, progress: null, running: false }, ...this.jobs];
       await this.resume(job.id);
@@ -335,6 +353,10 @@ export class TeacherState {
         if (job.error) job.error = this.#redact(job.error);
         this.#update(id, { job, progress: runner.progress(), running: false });
         if (job.status === 'done') await this.#writeOutput(job);
+        // A resume that stopped at once: the budget was not raised enough to send even one more request.
+        if (job.status === 'budget' && runner.progress().requests === 0) {
+          this.error = `“${job.spec.name}” sent nothing: ${job.error} The budget is under Teacher settings; save after changing it.`;
+        }
       } else {
         this.#update(id, { running: false });
         this.notice = 'This job is running in another tab.';

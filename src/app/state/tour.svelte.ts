@@ -84,7 +84,7 @@ export class TourState {
       const trained = (kind: 'sft' | 'reward') => runs.some((r) => runKind(r) === kind && r.checkpointStep !== null);
       const found: Record<string, boolean> = {
         data: datasets.some((d) => d.format === 'alpaca'),
-        teacher: jobs.some((j) => j.status === 'done') || datasets.some((d) => d.origin.kind === 'job'),
+        teacher: jobs.some((j) => !j.spec.judge && j.status === 'done') || datasets.some((d) => d.origin.kind === 'job'),
         sft: trained('sft'),
         reward: trained('reward'),
         rerank: answerSets.some((a) => a.origin.kind === 'local' && !!a.origin.ranking),
