@@ -485,6 +485,14 @@ const states = new WeakMap<EngineState, TrainState>();
 export function useTrainState(): TrainState {
   const engine = useEngineState();
   let state = states.get(engine);
-  if (!state) states.set(engine, (state = new TrainState(engine)));
-  return state;
+  if (!state) {
+    // Made in a root of its own, not in the component that first asks: $derived values made while a component
+    // initializes belong to it, and once it is destroyed (the user went to another page) they go stale, so the
+    // next visit would show a finished run as interrupted.
+    $effect.root(() => {
+      state = new TrainState(engine);
+    });
+    states.set(engine, state!);
+  }
+  return state!;
 }
