@@ -3,15 +3,14 @@
 // preview, its own hyperparameter form, and runs; a DPO run may start from an SFT run's adapter. The run lifecycle
 // (store, engine calls, resume after a reload or a lost GPU) is TrainRuns'; this is the page's state around it.
 import type { DpoTrainRequest, MemoryReport, PreviewToken, RewardTrainRequest } from '../../engine/api';
-import { resumeEvents, runKind, trainsOnPairs, type RunData, type RunKind, type RunRecord, type RunStart } from '../../data/runs';
-import { splitIndices } from '../../data/split';
+import { runKind, trainsOnPairs, type RunData, type RunKind, type RunRecord, type RunStart } from '../../data/runs';
 import type { DatasetMeta } from '../../data/types';
 import type { LoraAdapter } from '../../model/lora';
 import { IGNORE_INDEX, parseTokenizedJsonl, type InstructionRow, type TrainExample } from '../../train/data';
 import { parseTokenizedPairs, type PairExample, type PairRow } from '../../train/pairs';
-import { plannedSteps } from '../../train/run';
 import { useEngineState, type EngineState } from './engine.svelte';
-import { cutExample, cutExamples, cutPairs, pairsOfRows, RunResumeError, trainableRows } from './train-data';
+import { RunResumeError, RunSession, checkDataset, runTotalSteps } from '../../train/session';
+import { cutExample, cutExamples, cutPairs, pairsOfRows, trainableRows } from './train-data';
 import { defaultDpoFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, TrainForm } from './train-form.svelte';
 import { TrainRuns, type RunInput } from './train-runs.svelte';
 import { messageOf } from '../lib/message';
@@ -123,9 +122,7 @@ export class TrainState extends TrainRuns {
   /** Steps a new run with the form's settings would take, or null while the form or data is incomplete. */
   plannedSteps = $derived.by((): number | null => {
     if (!this.form.valid || this.dataCount === 0) return null;
-    const settings = this.form.settings();
-    const train = this.dataCount - splitIndices(this.dataCount, settings.valFraction, settings.seed).validation.length;
-    return train > 0 ? plannedSteps(train, settings) : null;
+    return runTotalSteps(this.dataCount, this.form.settings()) || null;
   });
 
   // --- loading -------------------------------------------------------------------------------------------
@@ -318,10 +315,10 @@ export class TrainState extends TrainRuns {
       if (picked && !pickedRun) throw new Error(`The SFT run "${picked.name}" to start from was deleted: pick another or the base model.`);
       if (pickedRun) this.checkModel(pickedRun, 'start from it');
       const start = picked ? { runId: picked.runId, name: picked.name, step: picked.step } : undefined;
-      const run = await runs.create({ kind, name, model: model_, data, settings, maxLen, trainOnInputs, totalSteps, ...(start && { start }) }, rows, truncated);
-      this.runs = [run, ...this.runs];
+      const session = await RunSession.start(runs, { kind, name, model: model_, data, settings, maxLen, trainOnInputs, totalSteps, ...(start && { start }) }, rows, truncated, this.follow);
+      this.runs = [session.run, ...this.runs];
       this.starting = false;
-      await this.train(run, input, null);
+      await this.train(session, input);
     } catch (error) {
       this.error = messageOf(error);
     } finally {
@@ -419,28 +416,24 @@ export class TrainState extends TrainRuns {
       this.checkModel(run, 'resume it');
       const kind = runKind(run);
       const pairs = trainsOnPairs(kind);
-      const checkpoint = await runs.checkpoint(id);
-      const start = kind === 'dpo' && !checkpoint ? await this.startAdapter(run) : undefined;
+      const hasCheckpoint = run.checkpointStep !== null;
+      const start = kind === 'dpo' && !hasCheckpoint ? await this.startAdapter(run) : undefined;
       const pairInput = (data: RewardTrainRequest['data']): RunInput => (kind === 'dpo' ? { kind, data, start } : { kind: 'reward', data });
       let input: RunInput;
       if (run.data.kind === 'dataset') {
         const meta = await datasets.get(run.data.datasetId).catch(() => null);
-        if (!meta) throw new RunResumeError(`The dataset "${run.data.name}" this run trained on was deleted, so it cannot continue on the same data. Start a new run.`);
-        if (meta.rowCount !== run.data.rowCount || meta.updatedAt !== run.data.updatedAt) {
-          throw new RunResumeError(`The dataset "${run.data.name}" changed after this run started, so it cannot continue on the same data. Start a new run with its settings.`);
-        }
-        const rows = await datasets.rows(meta.id);
+        checkDataset(run, meta);
+        const rows = await datasets.rows(run.data.datasetId);
         const format = run.data.format;
         input = pairs ? pairInput({ rows: pairsOfRows(rows).pairs, format }) : { kind: 'sft', data: { rows: trainableRows(rows), format } };
       } else {
         input = pairs ? pairInput({ pairs: await runs.pairs(id) }) : { kind: 'sft', data: { examples: await runs.examples(id) } };
       }
       // The page shows the mode of the run it trains (the mode switch is locked while it does).
-      this.setMode(runKind(run));
-      const resumed = await runs.update(id, { status: 'running', error: null, events: resumeEvents(run) });
-      this.replace(resumed);
+      this.setMode(kind);
+      const session = await RunSession.resume(runs, id, this.loadedModel(), this.follow);
       this.starting = false;
-      await this.train(resumed, input, checkpoint);
+      await this.train(session, input);
     } catch (error) {
       this.error = messageOf(error);
     } finally {
