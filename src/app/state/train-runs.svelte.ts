@@ -128,6 +128,7 @@ export class TrainRuns {
 
   protected async train(session: RunSession, data: RunInput): Promise<void> {
     const id = session.id;
+    const release = await holdRunLock(id);
     this.activeId = id;
     this.viewedId = id;
     this.liveEvents = session.events;
@@ -169,6 +170,7 @@ export class TrainRuns {
     } finally {
       this.activeId = null;
       this.pausing = false;
+      release();
     }
   }
 
@@ -276,4 +278,20 @@ export class TrainRuns {
       return null;
     }
   }
+}
+
+const runLock = (id: string) => `instruct-studio-run-${id}`;
+
+/** Holds a Web Lock named after the run while this tab trains it (the browser frees it when the tab goes). */
+function holdRunLock(id: string): Promise<() => void> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return Promise.resolve(() => {});
+  return new Promise((held) => void locks.request(runLock(id), () => new Promise<void>((release) => held(release))));
+}
+
+/** Whether another tab of the studio is training the run now. */
+export async function trainedElsewhere(id: string): Promise<boolean> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return false;
+  return ((await locks.query()).held ?? []).some((lock) => lock.name === runLock(id));
 }

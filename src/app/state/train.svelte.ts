@@ -9,10 +9,10 @@ import type { LoraAdapter } from '../../model/lora';
 import { IGNORE_INDEX, parseTokenizedJsonl, type InstructionRow, type TrainExample } from '../../train/data';
 import { parseTokenizedPairs, type PairExample, type PairRow } from '../../train/pairs';
 import { useEngineState, type EngineState } from './engine.svelte';
-import { RunResumeError, RunSession, checkDataset, runTotalSteps } from '../../train/session';
+import { RunResumeError, RunSession, checkDataset, runTotalSteps, sameModel } from '../../train/session';
 import { cutExample, cutExamples, cutPairs, pairsOfRows, trainableRows } from './train-data';
 import { defaultDpoFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, TrainForm } from './train-form.svelte';
-import { TrainRuns, type RunInput } from './train-runs.svelte';
+import { TrainRuns, trainedElsewhere, type RunInput } from './train-runs.svelte';
 import { messageOf } from '../lib/message';
 
 export type DataSource = 'dataset' | 'file';
@@ -129,22 +129,48 @@ export class TrainState extends TrainRuns {
 
   private initialized: Promise<void> | null = null;
 
-  /** Reads datasets and runs once; runs stored as 'running' by a page that is gone are shown as interrupted. */
+  /**
+   * Reads datasets and runs once. A run stored as 'running' by a page that is gone (a reload, a closed tab)
+   * continues by itself: its model loads again, its form and data come back, and it resumes from its checkpoint.
+   */
   init(): Promise<void> {
     this.initialized ??= this.load();
     return this.initialized;
   }
 
   private async load(): Promise<void> {
+    let interrupted: RunRecord | undefined;
     try {
       const { runs, datasets } = await this.stores();
       this.runs = await runs.list();
       this.datasets = await datasets.list();
       this.viewedId ??= this.runs[0]?.id ?? null;
-      if (this.datasetId === null && this.datasets.length) await this.chooseDataset(this.datasets[0].id);
+      interrupted = this.runs.find((r) => this.isInterrupted(r));
+      if (!interrupted && this.datasetId === null && this.datasets.length) await this.chooseDataset(this.datasets[0].id);
     } catch (error) {
       this.error = messageOf(error);
     }
+    if (interrupted) await this.continueInterrupted(interrupted);
+  }
+
+  /** Continues a run the last page left mid-run, unless another tab trains it; says what to do when it cannot. */
+  private async continueInterrupted(run: RunRecord): Promise<void> {
+    if (await trainedElsewhere(run.id)) return;
+    this.viewedId = run.id;
+    await this.engine.init();
+    const from = run.model.from;
+    if (!this.engine.model && from) {
+      this.notice = `Loading ${from.kind === 'hub' ? from.id : from.name} to continue "${run.name}"…`;
+      await this.engine.loadRef(from);
+    }
+    const model = this.loadedModel();
+    await this.restoreChoices(run);
+    if (!model || !sameModel(model, run.model)) {
+      this.notice = `"${run.name}" stopped at step ${run.checkpointStep ?? 0} when the page was left: load ${run.model.label} to resume it.`;
+      return;
+    }
+    this.notice = null;
+    await this.resume(run.id);
   }
 
   /** Lists datasets again (after imports on the Datasets page). */
@@ -309,7 +335,8 @@ export class TrainState extends TrainRuns {
       if (totalSteps === null) throw new Error('The training split is empty: add rows or lower the validation fraction.');
       const prefix = kind === 'reward' ? 'RM · ' : kind === 'dpo' ? 'DPO · ' : '';
       const name = `${prefix}${data.name} · r ${settings.rank} · lr ${settings.lr}${kind === 'dpo' ? ` · β ${form.beta}` : ''}`;
-      const model_ = { label: model.label, parameterCount: model.parameterCount, vocabSize: model.config.vocabSize };
+      const from = this.engine.loadedFrom;
+      const model_ = { label: model.label, parameterCount: model.parameterCount, vocabSize: model.config.vocabSize, ...(from && { from }) };
       const picked = kind === 'dpo' ? this.dpoStart : null;
       const pickedRun = picked && this.runs.find((r) => r.id === picked.runId);
       if (picked && !pickedRun) throw new Error(`The SFT run "${picked.name}" to start from was deleted: pick another or the base model.`);
@@ -459,16 +486,42 @@ export class TrainState extends TrainRuns {
   useSettings(id: string): void {
     const run = this.runs.find((r) => r.id === id);
     if (!run || this.training) return;
-    this.setMode(runKind(run));
-    this.form.load(run.settings, run.maxLen, run.trainOnInputs);
-    // A DPO run's start adapter is picked again while its SFT run is kept (its latest checkpoint, maybe a later step).
-    if (runKind(run) === 'dpo') void this.chooseStart(this.runs.some((r) => r.id === run.start?.runId) ? run.start!.runId : null);
-    const data = run.data;
-    if (data.kind === 'dataset' && this.datasets.some((d) => d.id === data.datasetId)) {
-      this.chosenFormat = data.format;
-      void this.chooseDataset(data.datasetId);
-    }
+    void this.restoreChoices(run);
     this.notice = `Loaded the settings of "${run.name}".`;
+  }
+
+  /**
+   * The run's mode, settings and data back in the page: its dataset (where it still exists) or the pre-tokenized
+   * rows it stored, and for DPO its start adapter (while its SFT run is kept: its latest checkpoint, maybe later).
+   */
+  private async restoreChoices(run: RunRecord): Promise<void> {
+    const kind = runKind(run);
+    this.setMode(kind);
+    this.form.load(run.settings, run.maxLen, run.trainOnInputs);
+    if (kind === 'dpo') void this.chooseStart(this.runs.some((r) => r.id === run.start?.runId) ? run.start!.runId : null);
+    const data = run.data;
+    if (data.kind === 'dataset') {
+      if (!this.datasets.some((d) => d.id === data.datasetId)) return;
+      this.chosenFormat = data.format;
+      await this.chooseDataset(data.datasetId);
+      return;
+    }
+    try {
+      const { runs } = await this.stores();
+      this.source = 'file';
+      this.previewIndex = 0;
+      if (trainsOnPairs(kind)) {
+        this.filePairs = await runs.pairs(run.id);
+        this.pairFileName = data.name;
+        this.pairFileError = null;
+      } else {
+        this.fileExamples = await runs.examples(run.id);
+        this.fileName = data.name;
+        this.fileError = null;
+      }
+    } catch (error) {
+      this.error = messageOf(error);
+    }
   }
 }
 
