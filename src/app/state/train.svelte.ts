@@ -1,7 +1,8 @@
 // The Train page, in three modes: SFT (instruction rows), reward model and DPO (both on preference pairs). Each
 // has a model and data (a stored dataset with a prompt format, or a pre-tokenized JSONL file), a token-level
 // preview, its own hyperparameter form, and runs; a DPO run may start from an SFT run's adapter. The run lifecycle
-// (store, engine calls, resume after a reload or a lost GPU) is TrainRuns'; this is the page's state around it.
+// is RunSession's (src/train/session.ts, shared with the CLI), the engine calls TrainRuns'; this is the page's
+// state around them, including a run that continues by itself after a reload.
 import type { DpoTrainRequest, MemoryReport, PreviewToken, RewardTrainRequest } from '../../engine/api';
 import { runKind, trainsOnPairs, type RunData, type RunKind, type RunRecord, type RunStart } from '../../data/runs';
 import type { DatasetMeta } from '../../data/types';
