@@ -1,7 +1,8 @@
 // `train-dpo --model DIR --data FILE --out ADAPTER_DIR [--adapter SFT_DIR] [--beta B] [the train-sft flags]`: DPO on
 // preference pairs (text pairs in the Alpaca template, or pre-tokenized pairs as dpo-grad reads them). The policy
 // starts from the SFT adapter (and the reference is that adapter, frozen) or from a fresh adapter (the reference is
-// then the base model). One JSON line per step under TRL's metric names, and a PEFT adapter in ADAPTER_DIR.
+// then the base model). One JSON line per step under TRL's metric names, and a PEFT adapter in ADAPTER_DIR; with
+// --run-dir DIR the run and its checkpoints (reference log-probs included) are kept there and a rerun resumes.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pairsFromText } from '../train/pairs';
@@ -10,6 +11,7 @@ import { defaultDpoSettings, runDpo, type TrainEvent } from '../train/run';
 import { UsageError, numberFlag, parseFlags, requireFlag } from './args';
 import { engineWithModel, readAdapterDir } from './node-engine';
 import { trainingFlags, trainingSettings, writeAdapterDir } from './train-flags';
+import { trainInSession } from './train-run';
 
 export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv, { ...trainingFlags, beta: 'string', adapter: 'string' });
@@ -21,15 +23,15 @@ export async function run(argv: string[]): Promise<void> {
   try {
     const start = flags.adapter === undefined ? undefined : await readAdapterDir(flags.adapter, engine);
     if (start?.score) throw new UsageError('--adapter is a reward model (SEQ_CLS): DPO starts from an SFT (causal LM) adapter');
-    const text = await readFile(requireFlag(flags.data, 'data'), 'utf8');
+    const dataPath = requireFlag(flags.data, 'data');
+    const text = await readFile(dataPath, 'utf8');
     const { pairs, truncated } = pairsFromText(text, engine.tokenizer(), info.config.vocabSize, { maxLen, trainOnInputs: false, margins: false });
     if (truncated) process.stderr.write(`${truncated} of ${pairs.length} pairs had a side longer than --max-len ${maxLen}; it was cut\n`);
-    const result = await runDpo(engine.modelOnGpu(), pairs, settings, {
-      baseModel: path.basename(path.resolve(modelDir)),
-      padId: engine.padId(),
-      start,
-      onEvent: (e) => process.stdout.write(`${JSON.stringify(trlLine(e))}\n`),
-    });
+    const run = { kind: 'dpo', info, dataPath, rows: pairs, truncated, settings, maxLen, trainOnInputs: false, dir: flags['run-dir'] } as const;
+    const baseModel = path.basename(path.resolve(modelDir));
+    const result = await trainInSession(run, (hooks) => runDpo(engine.modelOnGpu(), pairs, settings, { baseModel, padId: engine.padId(), start, ...hooks }), (e) =>
+      process.stdout.write(`${JSON.stringify(trlLine(e))}\n`),
+    );
     await writeAdapterDir(outDir, exportPeftAdapter(result.adapter, info.config.architecture));
   } finally {
     await engine.dispose();

@@ -1,4 +1,5 @@
-// The flags train-sft and train-rm share: LoRA, optimizer and schedule settings, and where the adapter goes.
+// The flags train-sft, train-rm and train-dpo share: LoRA, optimizer and schedule settings, where the run is kept
+// (--run-dir, --checkpoint-every) and where the adapter goes.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loraTargets, type LoraTarget } from '../model/lora';
@@ -10,6 +11,7 @@ export const trainingFlags = {
   model: 'string', data: 'string', out: 'string', rank: 'string', alpha: 'string', dropout: 'string', targets: 'string',
   lr: 'string', epochs: 'string', steps: 'string', 'batch-size': 'string', 'grad-accum': 'string', 'max-len': 'string',
   'warmup-ratio': 'string', 'weight-decay': 'string', seed: 'string', 'val-fraction': 'string',
+  'run-dir': 'string', 'checkpoint-every': 'string',
 } as const;
 
 /** The run's settings from the flags, `defaults` where a flag is absent. */
@@ -34,6 +36,7 @@ export function trainingSettings(flags: Flags<typeof trainingFlags>, defaults: S
     weightDecay: numberFlag(flags['weight-decay'], 'weight-decay', d.weightDecay),
     seed: numberFlag(flags.seed, 'seed', d.seed),
     valFraction: numberFlag(flags['val-fraction'], 'val-fraction', d.valFraction),
+    checkpointEvery: numberFlag(flags['checkpoint-every'], 'checkpoint-every', d.checkpointEvery),
   };
 }
 

@@ -20,11 +20,15 @@ export type RunData =
   /** Pre-tokenized {input_ids, labels} rows (SFT) or {chosen_ids, rejected_ids} pairs (rowCount pairs) from a file, kept in the runData store. */
   | { kind: 'tokenized'; name: string; rowCount: number };
 
-/** The model a run trains, so a resume can refuse a different one. */
+/** Where a model was loaded from, so it can be loaded again without asking: the Hub (cached), or a local folder kept in the browser. */
+export type ModelRef = { kind: 'hub'; id: string; endpoint?: string } | { kind: 'kept'; key: string; name: string };
+
+/** The model a run trains, so a resume can refuse a different one (and, with `from`, load it again after a reload). */
 export interface RunModel {
   label: string;
   parameterCount: number;
   vocabSize: number;
+  from?: ModelRef;
 }
 
 export interface RunRecord {

@@ -10,7 +10,7 @@ import { openStudioDB, rangeOf, type StudioDB } from './db';
 import type { CheckpointRecord, RunDataRecord, RunKind, RunRecord } from './run-records';
 import { commit, newId } from './store';
 
-export type { RunStatus, RunKind, RunData, RunModel, RunRecord, RunStart, CheckpointRecord, RunDataRecord } from './run-records';
+export type { RunStatus, RunKind, RunData, ModelRef, RunModel, RunRecord, RunStart, CheckpointRecord, RunDataRecord } from './run-records';
 
 export class RunNotFoundError extends Error {
   override name = 'RunNotFoundError';

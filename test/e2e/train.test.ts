@@ -1,13 +1,16 @@
 // The Train page on stories260K picked as local files: 16 pre-tokenized rows (from the goldens' greedy story),
-// a token preview that marks the masked prompt, LoRA training whose loss chart fills and falls, a page reload
-// after a checkpoint, and a resume that continues from the checkpoint step (not step 0) to a low loss.
-import { readFile } from 'node:fs/promises';
+// a token preview that marks the masked prompt, LoRA training whose loss chart fills and falls, a visit to another
+// page mid-run (the run's true state on return), a page reload after a checkpoint that resumes by itself from the
+// checkpoint step (not step 0) with the model from the browser's kept copy and the form and data restored, to a
+// low loss; the kept folder listed with its size and forgotten; no console warnings.
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Download, Page } from 'playwright-core';
 import { bytesSource } from '../../src/model/files';
 import { openSafetensors } from '../../src/model/safetensors';
 import { openStudio, type Studio } from './harness';
-import { goldens, loadStoriesFromFiles, parseShownIds, seriesPoints, storyRowsJsonl } from './ui';
+import { go, goldens, loadStoriesFromFiles, parseShownIds, seriesPoints, shownStep, stories260K, storyRowsJsonl } from './ui';
 
 const TOTAL_STEPS = 12;
 
@@ -62,7 +65,7 @@ describe('Train page with stories260K from local files', () => {
     expect(await form.getByLabel('Dropout').getAttribute('aria-invalid')).toBeNull();
   });
 
-  test('training fills a falling loss curve; after a reload it resumes from the checkpoint and finishes low', async () => {
+  test('training fills a falling loss curve, survives a visit to another page, and after a reload resumes by itself from the checkpoint and finishes low', async () => {
     const { page } = studio;
     const form = page.getByRole('form', { name: 'Hyperparameters' });
     await form.getByLabel('Rank r').fill('16');
@@ -79,8 +82,19 @@ describe('Train page with stories260K from local files', () => {
 
     const monitor = page.getByRole('region', { name: /rows\.jsonl/ });
     await monitor.getByText('training', { exact: true }).waitFor({ timeout: 120_000 });
-    await expect.poll(() => checkpointStep(page), { timeout: 600_000, interval: 500 }).toBeGreaterThanOrEqual(4);
 
+    // Another page and back mid-run: the monitor still follows the run (no stale "interrupted", Pause enabled).
+    await expect.poll(() => shownStep(page), { timeout: 600_000, interval: 250 }).toBeGreaterThanOrEqual(1);
+    await go(page, 'Playground');
+    await page.getByLabel('Prompt token ids').waitFor();
+    await go(page, 'Train');
+    await monitor.getByText('training', { exact: true }).waitFor();
+    expect(await monitor.getByText('interrupted', { exact: true }).count()).toBe(0);
+    expect(await monitor.getByRole('button', { name: 'Pause' }).isEnabled()).toBe(true);
+    const stepBack = await shownStep(page);
+    await expect.poll(() => shownStep(page), { timeout: 600_000, interval: 250 }).toBeGreaterThan(stepBack);
+
+    await expect.poll(() => checkpointStep(page), { timeout: 600_000, interval: 500 }).toBeGreaterThanOrEqual(4);
     const before = await lossPoints(page);
     expect(before.length).toBeGreaterThanOrEqual(4);
     expect(before.map((p) => p.x)).toEqual(before.map((_, i) => i + 1));
@@ -88,44 +102,69 @@ describe('Train page with stories260K from local files', () => {
     const seenCheckpoint = (await checkpointStep(page))!;
     expect(seenCheckpoint).toBeLessThan(TOTAL_STEPS);
 
-    await page.reload();
-    await page.getByRole('navigation', { name: 'Pipeline' }).waitFor();
-    const resume = monitor.getByRole('button', { name: /^Resume from step \d+$/ });
-    await resume.waitFor();
-    const resumeStep = Number(/\d+/.exec(await resume.innerText())![0]);
-    expect(resumeStep).toBeGreaterThanOrEqual(seenCheckpoint);
-    expect(resumeStep % 2).toBe(0);
-    expect(await monitor.getByText('interrupted', { exact: true }).count()).toBe(1);
-    // The stored curve reaches the checkpoint and holds the losses seen before the reload.
-    const stored = await lossPoints(page);
-    expect(stored.map((p) => p.x)).toEqual(Array.from({ length: resumeStep }, (_, i) => i + 1));
-    expect(stored.slice(0, before.length)).toEqual(before.slice(0, resumeStep));
-
-    await loadStoriesFromFiles(page);
-    await page.evaluate(() => {
+    // A reload mid-run: the run goes on by itself from its last checkpoint, with the model from the browser's
+    // copy of the picked files, and the form and data it trains with back in the page.
+    await page.addInitScript(() => {
       const seen: string[] = [];
       Object.assign(window, { seenSteps: seen });
       new MutationObserver(() => {
         const text = document.querySelector('[aria-label="Step"]')?.textContent ?? '';
-        if (seen.at(-1) !== text) seen.push(text);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+        if (text && seen.at(-1) !== text) seen.push(text);
+      }).observe(document, { subtree: true, childList: true, characterData: true });
     });
-    await resume.click();
-    await monitor.getByText('finished', { exact: true }).waitFor({ timeout: 600_000 });
+    await page.reload();
+    await page.getByRole('region', { name: 'local files' }).waitFor({ timeout: 120_000 });
+    await monitor.getByText('training', { exact: true }).waitFor({ timeout: 120_000 });
+    expect(await page.getByRole('radio', { name: 'Pre-tokenized JSONL' }).isChecked()).toBe(true);
+    await page.getByText('16 rows to train on').waitFor();
+    expect(await form.getByLabel('Rank r').inputValue()).toBe('16');
+    expect(await form.getByLabel('Learning rate').inputValue()).toBe('0.01');
+    expect(await form.getByLabel('Number of steps').inputValue()).toBe(String(TOTAL_STEPS));
+
+    // The picked folder is kept in the browser, its size shown.
+    const kept = page.getByRole('list', { name: 'Kept in this browser' }).getByRole('listitem');
+    await expect.poll(() => kept.count()).toBe(1);
+    const bytes = (await stat(path.join(stories260K, 'config.json'))).size + (await stat(path.join(stories260K, 'model.safetensors'))).size;
+    expect(Number(await kept.locator('[data-bytes]').getAttribute('data-bytes'))).toBe(bytes);
+    expect(await kept.innerText()).toContain('local files');
+
+    // Left for the Playground until the run finishes there (its adapter is applied), then back: the true state.
+    await go(page, 'Playground');
+    await page.getByRole('region', { name: 'Adapter', exact: true }).getByRole('status').filter({ hasText: 'rows.jsonl' }).waitFor({ timeout: 600_000 });
+    await go(page, 'Train');
+    await monitor.getByText('finished', { exact: true }).waitFor();
+    expect(await monitor.getByText('interrupted', { exact: true }).count()).toBe(0);
+    expect(await monitor.getByRole('button', { name: /Resume/ }).count()).toBe(0);
+    await page.getByRole('status').filter({ hasText: `Finished ${TOTAL_STEPS} steps` }).waitFor();
 
     const seen = await page.evaluate(() => (window as unknown as { seenSteps: string[] }).seenSteps);
     const steps = seen.map((s) => Number(/Step (\d+)/.exec(s)?.[1] ?? NaN)).filter((n) => !Number.isNaN(n));
     expect(steps.length, `step counter texts: ${seen.join(' | ')}`).toBeGreaterThan(0);
-    expect(Math.min(...steps), `step counter texts: ${seen.join(' | ')}`).toBeGreaterThanOrEqual(resumeStep);
+    const resumeStep = Math.min(...steps);
+    expect(resumeStep, `step counter texts: ${seen.join(' | ')}`).toBeGreaterThanOrEqual(seenCheckpoint);
+    expect(resumeStep % 2).toBe(0);
     expect(steps.at(-1)).toBe(TOTAL_STEPS);
 
     const after = await lossPoints(page);
     expect(after.map((p) => p.x)).toEqual(Array.from({ length: TOTAL_STEPS }, (_, i) => i + 1));
-    expect(after.slice(0, resumeStep)).toEqual(stored);
+    expect(after.slice(0, seenCheckpoint)).toEqual(before.slice(0, seenCheckpoint));
     expect(after.at(-1)!.y).toBeLessThan(0.3);
     expect(after.at(-1)!.y).toBeLessThan(after[0].y / 10);
     expect(await monitor.locator('[data-value="checkpoint"]').innerText()).toBe(`step ${TOTAL_STEPS}`);
+
+    // Forgetting the kept folder deletes its files from the browser; the loaded model stays.
+    await kept.getByRole('button', { name: 'Forget local files' }).click();
+    await expect.poll(() => kept.count()).toBe(0);
+    const left = await page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('local-models');
+      const names: string[] = [];
+      for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+      return names;
+    });
+    expect(left).toEqual([]);
+    await page.getByRole('region', { name: 'local files' }).waitFor();
     expect(studio.errors).toEqual([]);
+    expect(studio.warnings).toEqual([]);
   }, 1_500_000);
 
   test('the finished run exports PEFT files, which the playground loads and compares with the base model', async () => {

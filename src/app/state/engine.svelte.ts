@@ -3,7 +3,9 @@
 import { getContext, setContext } from 'svelte';
 import type { LoadProgress, ModelInfo, ModelSource } from '../../engine/api';
 import type { EngineClient } from '../../engine/client';
+import type { ModelRef } from '../../data/runs';
 import type { GpuInfo } from '../../gpu/device';
+import { opfsModelFolders, type KeptFolder, type ModelFolders } from '../../model/file-cache';
 import { messageOf } from '../lib/message';
 
 export const defaultHubId = 'HuggingFaceTB/SmolLM2-135M-Instruct';
@@ -33,10 +35,16 @@ export class EngineState {
   adapterSlot = $state<string | null>(null);
   hubId = $state(defaultHubId);
   endpoint = $state(defaultHubEndpoint);
+  /** Where the loaded model came from, when it can be loaded again without asking (null: picked files not kept). */
+  loadedFrom = $state.raw<ModelRef | null>(null);
+  /** Local model folders kept in the browser, newest first. */
+  keptFolders = $state.raw<KeptFolder[]>([]);
+  keptError = $state<string | null>(null);
 
   constructor(
     readonly engine: EngineClient,
     private readonly settings: Pick<Storage, 'getItem' | 'setItem'> | null = null,
+    private readonly folders: ModelFolders | null = typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' ? opfsModelFolders() : null,
   ) {
     this.hubId = settings?.getItem(settingKeys.hubId) ?? defaultHubId;
     this.endpoint = settings?.getItem(settingKeys.endpoint) ?? defaultHubEndpoint;
@@ -57,6 +65,7 @@ export class EngineState {
   }
 
   private async query(): Promise<void> {
+    void this.refreshKept();
     try {
       this.gpu = await this.engine.gpuInfo();
       this.gpuError = null;
@@ -75,18 +84,77 @@ export class EngineState {
     }
     this.settings?.setItem(settingKeys.hubId, id);
     this.settings?.setItem(settingKeys.endpoint, endpoint);
-    return this.load({ kind: 'hub', id, endpoint: endpoint || undefined });
+    return this.load({ kind: 'hub', id, endpoint: endpoint || undefined }, async () => ({ kind: 'hub', id, endpoint: endpoint || undefined }));
   }
 
+  /** Loads picked files, then keeps the model's files in the browser so a reload can load them again. */
   loadFromFiles(files: File[]): Promise<void> {
     if (!files.length) {
       this.loadError = 'No files were picked. Pick config.json and the .safetensors files (and tokenizer.json if there is one).';
       return Promise.resolve();
     }
-    return this.load({ kind: 'files', files });
+    // A picked folder's files carry its path ("stories260K/config.json").
+    const name = files[0].webkitRelativePath.split('/')[0] || 'local files';
+    return this.load({ kind: 'files', files }, () => this.keep(files, name));
   }
 
-  private async load(source: ModelSource): Promise<void> {
+  /** Loads a local model folder kept in the browser. */
+  async loadKept(key: string): Promise<void> {
+    const folder = this.keptFolders.find((f) => f.key === key);
+    try {
+      if (!this.folders) throw new Error('This browser cannot keep model folders (no origin private file system).');
+      const files = await this.folders.open(key);
+      await this.load({ kind: 'files', files }, async () => ({ kind: 'kept', key, name: folder?.name ?? 'local files' }));
+    } catch (error) {
+      this.loadError = messageOf(error);
+    }
+  }
+
+  /** Loads a model again from where it came from (a run's model after a reload). */
+  loadRef(ref: ModelRef): Promise<void> {
+    if (ref.kind === 'kept') return this.loadKept(ref.key);
+    this.hubId = ref.id;
+    this.endpoint = ref.endpoint ?? defaultHubEndpoint;
+    return this.loadFromHub();
+  }
+
+  /** Deletes a kept folder from the browser's storage (a model loaded from it stays loaded). */
+  async forgetKept(key: string): Promise<void> {
+    try {
+      await this.folders?.forget(key);
+      if (this.loadedFrom?.kind === 'kept' && this.loadedFrom.key === key) this.loadedFrom = null;
+    } catch (error) {
+      this.keptError = messageOf(error);
+    }
+    await this.refreshKept();
+  }
+
+  async refreshKept(): Promise<void> {
+    if (!this.folders) return;
+    try {
+      this.keptFolders = await this.folders.list();
+      this.keptError = null;
+    } catch (error) {
+      this.keptError = messageOf(error);
+    }
+  }
+
+  /** Copies a loaded model's files into the browser's storage; a failure (storage full) leaves the model loaded, not kept. */
+  private async keep(files: File[], name: string): Promise<ModelRef | null> {
+    if (!this.folders) return null;
+    try {
+      this.progress = { stage: 'keeping a copy in the browser', loadedBytes: 0, totalBytes: 0 };
+      const folder = await this.folders.keep(files, name);
+      await this.refreshKept();
+      return { kind: 'kept', key: folder.key, name: folder.name };
+    } catch (error) {
+      this.keptError = `The model is loaded but could not be kept in the browser, so a reload will ask for its files again: ${messageOf(error)}`;
+      return null;
+    }
+  }
+
+  /** Loads `source`; once loaded, `from` says (and may first arrange) where it can be loaded again from. */
+  private async load(source: ModelSource, from: () => Promise<ModelRef | null>): Promise<void> {
     if (this.loading) return;
     this.loading = true;
     this.loadError = null;
@@ -111,6 +179,7 @@ export class EngineState {
         downloadedBytes: sum(false),
         seconds: (performance.now() - started) / 1000,
       };
+      this.loadedFrom = await from();
     } catch (error) {
       this.loadError = messageOf(error);
     } finally {

@@ -126,6 +126,12 @@ const states = new WeakMap<EngineState, AdapterState>();
 /** The adapter state of an engine, shared by the Train page and the Playground. */
 export function adapterStateOf(engine: EngineState, services: Services): AdapterState {
   let state = states.get(engine);
-  if (!state) states.set(engine, (state = new AdapterState(engine, services)));
-  return state;
+  if (!state) {
+    // In a root of its own: $derived values made inside a page's component go stale once that page is left.
+    $effect.root(() => {
+      state = new AdapterState(engine, services);
+    });
+    states.set(engine, state!);
+  }
+  return state!;
 }

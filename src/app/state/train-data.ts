@@ -5,11 +5,6 @@ import type { InstructionRow, TrainExample } from '../../train/data';
 import { pairRows, type PairExample, type PairRow } from '../../train/pairs';
 import type { TrainEvent } from '../../train/run';
 
-/** A stored dataset or checkpoint is not what the run needs; the message says what to do. */
-export class RunResumeError extends Error {
-  override name = 'RunResumeError';
-}
-
 /** Rows a dataset can train on: an instruction and an output. */
 export function trainableRows(rows: readonly { instruction: string; input: string; output: string }[]): InstructionRow[] {
   return rows.filter((r) => r.instruction.trim() && r.output.trim()).map((r) => ({ instruction: r.instruction, input: r.input, output: r.output }));

@@ -1,16 +1,17 @@
-// The run lifecycle of the Train page: the runs kept in IndexedDB (RunStore), the one training now and its live
-// events, and the engine calls that train, pause, export and place a run's result. A run's kind, settings, data
-// reference, curve and latest checkpoint are stored, so a run stopped by a reload or a lost GPU resumes from its
-// last checkpoint with the same settings and data, and its curve continues. An SFT or DPO run's adapter lands in
-// the policy slot (the Playground's), a reward model in the reward slot, where the Rerank page reads it.
+// The Train page's runs: those kept in IndexedDB (RunStore), the one training now and its live events, and the
+// engine calls that train, pause, export and place a run's result. The lifecycle itself (record, checkpoints,
+// resume checks) is RunSession's (src/train/session.ts), shared with the CLI; this keeps the page's view of it.
+// An SFT or DPO run's adapter lands in the policy slot (the Playground's), a reward model in the reward slot,
+// where the Rerank page reads it.
 import { REWARD_SLOT, type DpoTrainRequest, type RewardTrainRequest, type TrainRequest } from '../../engine/api';
-import { dpoSettingsOf, rewardSettingsOf, resumeEvents, runKind, type RunRecord } from '../../data/runs';
+import { dpoSettingsOf, rewardSettingsOf, runKind, type RunRecord } from '../../data/runs';
 import type { LoraAdapter } from '../../model/lora';
 import { exportPeftAdapter, type PeftFiles } from '../../train/peft';
 import type { Checkpoint, TrainEvent } from '../../train/run';
+import { checkModel, type LoadedModel, type RunSession } from '../../train/session';
 import type { EngineState } from './engine.svelte';
 import { adapterStateOf } from './train-adapter.svelte';
-import { lastValue, RunResumeError } from './train-data';
+import { lastValue } from './train-data';
 import { messageOf } from '../lib/message';
 import type { Services, Stores } from '../services';
 
@@ -41,7 +42,6 @@ export class TrainRuns {
   rewardSlot = $state.raw<{ runId: string; step: number } | null>(null);
   /** When and at which step this page started or resumed the active run, and its latest event, for the ETA. */
   private clock = $state.raw<{ t0: number; step0: number; t: number; step: number } | null>(null);
-  private eventWaiters: { step: number; resolve: () => void }[] = [];
 
   constructor(
     protected readonly engine: EngineState,
@@ -98,13 +98,15 @@ export class TrainRuns {
     return run.status !== 'finished' && run.id !== this.activeId && !this.training;
   }
 
+  /** The loaded model as a run records it (null: none loaded). */
+  protected loadedModel(): LoadedModel | null {
+    const model = this.engine.model;
+    return model && { label: model.label, parameterCount: model.parameterCount, vocabSize: model.config.vocabSize };
+  }
+
   /** Refuses a run of another model than the loaded one; `what` ends the message ("resume it"). */
   protected checkModel(run: RunRecord, what: string): void {
-    const model = this.engine.model;
-    if (!model) throw new RunResumeError(`Load ${run.model.label} first: this run continues on the model it trained.`);
-    if (model.label !== run.model.label || model.parameterCount !== run.model.parameterCount || model.config.vocabSize !== run.model.vocabSize) {
-      throw new RunResumeError(`This run trained ${run.model.label}, but ${model.label} is loaded: load ${run.model.label} to ${what}.`);
-    }
+    checkModel(run, this.loadedModel(), what);
   }
 
   async pause(): Promise<void> {
@@ -118,21 +120,24 @@ export class TrainRuns {
     }
   }
 
-  protected async train(run: RunRecord, data: RunInput, checkpoint: Checkpoint | null): Promise<void> {
-    const { runs } = await this.stores();
-    const id = run.id;
+  /** Keeps the run list and the live curve in step with a session's record and events. */
+  protected readonly follow = (run: RunRecord, events: TrainEvent[]): void => {
+    this.replace(run);
+    if (run.id === this.activeId) this.liveEvents = events;
+  };
+
+  protected async train(session: RunSession, data: RunInput): Promise<void> {
+    const id = session.id;
+    const release = await holdRunLock(id);
     this.activeId = id;
     this.viewedId = id;
-    this.liveEvents = run.events;
+    this.liveEvents = session.events;
     const t0 = performance.now();
-    const step0 = checkpoint?.step ?? 0;
-    this.clock = { t0, step0, t: t0, step: step0 };
+    this.clock = { t0, step0: session.startStep, t: t0, step: session.startStep };
     this.pausing = false;
     try {
-      const result = await this.trainOnEngine(run, data, checkpoint);
-      await this.eventAt(result.steps);
-      const updated = await runs.update(id, { status: result.status, events: this.liveEvents, truncated: Math.max(result.truncated, run.truncated) });
-      this.replace(updated);
+      const result = await this.trainOnEngine(session, data);
+      const updated = await session.finish(result);
       const loss = result.finalLoss === null ? '' : ` with loss ${result.finalLoss.toFixed(4)}`;
       if (data.kind === 'reward') {
         // The engine put the reward model in its reward slot.
@@ -161,30 +166,27 @@ export class TrainRuns {
     } catch (error) {
       const message = messageOf(error);
       this.error = message;
-      this.replace(await runs.update(id, { status: 'failed', error: message, events: this.liveEvents }).catch(() => run));
+      await session.fail(message);
     } finally {
       this.activeId = null;
       this.pausing = false;
-      for (const waiter of this.eventWaiters) waiter.resolve();
-      this.eventWaiters = [];
+      release();
     }
   }
 
   /**
-   * The engine's trainSft(), trainReward() or trainDpo() for `run` from `checkpoint`. A GPU lost mid-run (the engine says from
-   * which checkpoint it resumes) brings the model back on a new device and continues from the run's stored checkpoint.
+   * The engine's trainSft(), trainReward() or trainDpo() for the session's run from its checkpoint. A GPU lost
+   * mid-run (the engine says from which checkpoint it resumes) brings the model back on a new device and continues
+   * from the run's stored checkpoint.
    */
-  private async trainOnEngine(run: RunRecord, input: RunInput, checkpoint: Checkpoint | null) {
-    const { runs } = await this.stores();
-    const onEvent = (event: TrainEvent) => this.onEvent(event);
-    const onCheckpoint = async (saved: Checkpoint) => {
-      // Events and checkpoints travel on separate message ports: wait for this step's event so the stored
-      // curve reaches the checkpoint.
-      await this.eventAt(saved.step);
-      this.replace(await runs.saveCheckpoint(run.id, saved, this.liveEvents));
+  private async trainOnEngine(session: RunSession, input: RunInput) {
+    const run = session.run;
+    const onEvent = (event: TrainEvent) => {
+      if (session.onEvent(event) && this.clock) this.clock = { ...this.clock, t: performance.now(), step: event.step };
     };
+    const onCheckpoint = (saved: Checkpoint) => session.saveCheckpoint(saved);
     for (let losses = 0; ; losses++) {
-      const resume = checkpoint ?? undefined;
+      const resume = session.checkpoint ?? undefined;
       try {
         if (input.kind === 'dpo') {
           const request: DpoTrainRequest = { data: input.data, settings: dpoSettingsOf(run), maxLen: run.maxLen, start: input.start, resume };
@@ -200,33 +202,11 @@ export class TrainRuns {
         if ((error as Error).name !== 'GpuLostError' || losses >= MAX_GPU_LOSSES) throw error;
         this.notice = messageOf(error);
         await this.engine.engine.recover();
-        checkpoint = await runs.checkpoint(run.id);
-        this.liveEvents = resumeEvents(await runs.get(run.id));
-        if (this.clock) this.clock = { t0: performance.now(), step0: checkpoint?.step ?? 0, t: performance.now(), step: checkpoint?.step ?? 0 };
+        await session.rewind();
+        const now = performance.now();
+        this.clock = { t0: now, step0: session.startStep, t: now, step: session.startStep };
       }
     }
-  }
-
-  private onEvent(event: TrainEvent): void {
-    // An event of a step already shown (a resumed run repeats none, but be safe) replaces nothing.
-    if (this.liveEvents.length && this.liveEvents[this.liveEvents.length - 1].step >= event.step) return;
-    this.liveEvents = [...this.liveEvents, event];
-    if (this.clock) this.clock = { ...this.clock, t: performance.now(), step: event.step };
-    this.eventWaiters = this.eventWaiters.filter((w) => {
-      if (w.step > event.step) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  /** Resolves once the event of `step` has arrived (or at once for step 0 or an event already here; 2 s at most). */
-  private eventAt(step: number): Promise<void> {
-    const last = this.liveEvents.at(-1)?.step ?? 0;
-    if (step <= last) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      this.eventWaiters.push({ step, resolve: () => (clearTimeout(timer), resolve()) });
-    });
   }
 
   protected replace(run: RunRecord): void {
@@ -298,4 +278,20 @@ export class TrainRuns {
       return null;
     }
   }
+}
+
+const runLock = (id: string) => `instruct-studio-run-${id}`;
+
+/** Holds a Web Lock named after the run while this tab trains it (the browser frees it when the tab goes). */
+function holdRunLock(id: string): Promise<() => void> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return Promise.resolve(() => {});
+  return new Promise((held) => void locks.request(runLock(id), () => new Promise<void>((release) => held(release))));
+}
+
+/** Whether another tab of the studio is training the run now. */
+export async function trainedElsewhere(id: string): Promise<boolean> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return false;
+  return ((await locks.query()).held ?? []).some((lock) => lock.name === runLock(id));
 }

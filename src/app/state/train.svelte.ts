@@ -1,19 +1,19 @@
 // The Train page, in three modes: SFT (instruction rows), reward model and DPO (both on preference pairs). Each
 // has a model and data (a stored dataset with a prompt format, or a pre-tokenized JSONL file), a token-level
 // preview, its own hyperparameter form, and runs; a DPO run may start from an SFT run's adapter. The run lifecycle
-// (store, engine calls, resume after a reload or a lost GPU) is TrainRuns'; this is the page's state around it.
+// is RunSession's (src/train/session.ts, shared with the CLI), the engine calls TrainRuns'; this is the page's
+// state around them, including a run that continues by itself after a reload.
 import type { DpoTrainRequest, MemoryReport, PreviewToken, RewardTrainRequest } from '../../engine/api';
-import { resumeEvents, runKind, trainsOnPairs, type RunData, type RunKind, type RunRecord, type RunStart } from '../../data/runs';
-import { splitIndices } from '../../data/split';
+import { runKind, trainsOnPairs, type RunData, type RunKind, type RunRecord, type RunStart } from '../../data/runs';
 import type { DatasetMeta } from '../../data/types';
 import type { LoraAdapter } from '../../model/lora';
 import { IGNORE_INDEX, parseTokenizedJsonl, type InstructionRow, type TrainExample } from '../../train/data';
 import { parseTokenizedPairs, type PairExample, type PairRow } from '../../train/pairs';
-import { plannedSteps } from '../../train/run';
 import { useEngineState, type EngineState } from './engine.svelte';
-import { cutExample, cutExamples, cutPairs, pairsOfRows, RunResumeError, trainableRows } from './train-data';
+import { RunResumeError, RunSession, checkDataset, runTotalSteps, sameModel } from '../../train/session';
+import { cutExample, cutExamples, cutPairs, pairsOfRows, trainableRows } from './train-data';
 import { defaultDpoFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, TrainForm } from './train-form.svelte';
-import { TrainRuns, type RunInput } from './train-runs.svelte';
+import { TrainRuns, trainedElsewhere, type RunInput } from './train-runs.svelte';
 import { messageOf } from '../lib/message';
 import { useServices, type Services } from '../services';
 
@@ -124,31 +124,55 @@ export class TrainState extends TrainRuns {
   /** Steps a new run with the form's settings would take, or null while the form or data is incomplete. */
   plannedSteps = $derived.by((): number | null => {
     if (!this.form.valid || this.dataCount === 0) return null;
-    const settings = this.form.settings();
-    const train = this.dataCount - splitIndices(this.dataCount, settings.valFraction, settings.seed).validation.length;
-    return train > 0 ? plannedSteps(train, settings) : null;
+    return runTotalSteps(this.dataCount, this.form.settings()) || null;
   });
 
   // --- loading -------------------------------------------------------------------------------------------
 
   private initialized: Promise<void> | null = null;
 
-  /** Reads datasets and runs once; runs stored as 'running' by a page that is gone are shown as interrupted. */
+  /**
+   * Reads datasets and runs once. A run stored as 'running' by a page that is gone (a reload, a closed tab)
+   * continues by itself: its model loads again, its form and data come back, and it resumes from its checkpoint.
+   */
   init(): Promise<void> {
     this.initialized ??= this.load();
     return this.initialized;
   }
 
   private async load(): Promise<void> {
+    let interrupted: RunRecord | undefined;
     try {
       const { runs, datasets } = await this.stores();
       this.runs = await runs.list();
       this.datasets = await datasets.list();
       this.viewedId ??= this.runs[0]?.id ?? null;
-      if (this.datasetId === null && this.datasets.length) await this.chooseDataset(this.datasets[0].id);
+      interrupted = this.runs.find((r) => this.isInterrupted(r));
+      if (!interrupted && this.datasetId === null && this.datasets.length) await this.chooseDataset(this.datasets[0].id);
     } catch (error) {
       this.error = messageOf(error);
     }
+    if (interrupted) await this.continueInterrupted(interrupted);
+  }
+
+  /** Continues a run the last page left mid-run, unless another tab trains it; says what to do when it cannot. */
+  private async continueInterrupted(run: RunRecord): Promise<void> {
+    if (await trainedElsewhere(run.id)) return;
+    this.viewedId = run.id;
+    await this.engine.init();
+    const from = run.model.from;
+    if (!this.engine.model && from) {
+      this.notice = `Loading ${from.kind === 'hub' ? from.id : from.name} to continue "${run.name}"…`;
+      await this.engine.loadRef(from);
+    }
+    const model = this.loadedModel();
+    await this.restoreChoices(run);
+    if (!model || !sameModel(model, run.model)) {
+      this.notice = `"${run.name}" stopped at step ${run.checkpointStep ?? 0} when the page was left: load ${run.model.label} to resume it.`;
+      return;
+    }
+    this.notice = null;
+    await this.resume(run.id);
   }
 
   /** Lists datasets again (after imports on the Datasets page). */
@@ -313,16 +337,17 @@ export class TrainState extends TrainRuns {
       if (totalSteps === null) throw new Error('The training split is empty: add rows or lower the validation fraction.');
       const prefix = kind === 'reward' ? 'RM · ' : kind === 'dpo' ? 'DPO · ' : '';
       const name = `${prefix}${data.name} · r ${settings.rank} · lr ${settings.lr}${kind === 'dpo' ? ` · β ${form.beta}` : ''}`;
-      const model_ = { label: model.label, parameterCount: model.parameterCount, vocabSize: model.config.vocabSize };
+      const from = this.engine.loadedFrom;
+      const model_ = { label: model.label, parameterCount: model.parameterCount, vocabSize: model.config.vocabSize, ...(from && { from }) };
       const picked = kind === 'dpo' ? this.dpoStart : null;
       const pickedRun = picked && this.runs.find((r) => r.id === picked.runId);
       if (picked && !pickedRun) throw new Error(`The SFT run "${picked.name}" to start from was deleted: pick another or the base model.`);
       if (pickedRun) this.checkModel(pickedRun, 'start from it');
       const start = picked ? { runId: picked.runId, name: picked.name, step: picked.step } : undefined;
-      const run = await runs.create({ kind, name, model: model_, data, settings, maxLen, trainOnInputs, totalSteps, ...(start && { start }) }, rows, truncated);
-      this.runs = [run, ...this.runs];
+      const session = await RunSession.start(runs, { kind, name, model: model_, data, settings, maxLen, trainOnInputs, totalSteps, ...(start && { start }) }, rows, truncated, this.follow);
+      this.runs = [session.run, ...this.runs];
       this.starting = false;
-      await this.train(run, input, null);
+      await this.train(session, input);
     } catch (error) {
       this.error = messageOf(error);
     } finally {
@@ -420,28 +445,24 @@ export class TrainState extends TrainRuns {
       this.checkModel(run, 'resume it');
       const kind = runKind(run);
       const pairs = trainsOnPairs(kind);
-      const checkpoint = await runs.checkpoint(id);
-      const start = kind === 'dpo' && !checkpoint ? await this.startAdapter(run) : undefined;
+      const hasCheckpoint = run.checkpointStep !== null;
+      const start = kind === 'dpo' && !hasCheckpoint ? await this.startAdapter(run) : undefined;
       const pairInput = (data: RewardTrainRequest['data']): RunInput => (kind === 'dpo' ? { kind, data, start } : { kind: 'reward', data });
       let input: RunInput;
       if (run.data.kind === 'dataset') {
         const meta = await datasets.get(run.data.datasetId).catch(() => null);
-        if (!meta) throw new RunResumeError(`The dataset "${run.data.name}" this run trained on was deleted, so it cannot continue on the same data. Start a new run.`);
-        if (meta.rowCount !== run.data.rowCount || meta.updatedAt !== run.data.updatedAt) {
-          throw new RunResumeError(`The dataset "${run.data.name}" changed after this run started, so it cannot continue on the same data. Start a new run with its settings.`);
-        }
-        const rows = await datasets.rows(meta.id);
+        checkDataset(run, meta);
+        const rows = await datasets.rows(run.data.datasetId);
         const format = run.data.format;
         input = pairs ? pairInput({ rows: pairsOfRows(rows).pairs, format }) : { kind: 'sft', data: { rows: trainableRows(rows), format } };
       } else {
         input = pairs ? pairInput({ pairs: await runs.pairs(id) }) : { kind: 'sft', data: { examples: await runs.examples(id) } };
       }
       // The page shows the mode of the run it trains (the mode switch is locked while it does).
-      this.setMode(runKind(run));
-      const resumed = await runs.update(id, { status: 'running', error: null, events: resumeEvents(run) });
-      this.replace(resumed);
+      this.setMode(kind);
+      const session = await RunSession.resume(runs, id, this.loadedModel(), this.follow);
       this.starting = false;
-      await this.train(resumed, input, checkpoint);
+      await this.train(session, input);
     } catch (error) {
       this.error = messageOf(error);
     } finally {
@@ -467,16 +488,42 @@ export class TrainState extends TrainRuns {
   useSettings(id: string): void {
     const run = this.runs.find((r) => r.id === id);
     if (!run || this.training) return;
-    this.setMode(runKind(run));
-    this.form.load(run.settings, run.maxLen, run.trainOnInputs);
-    // A DPO run's start adapter is picked again while its SFT run is kept (its latest checkpoint, maybe a later step).
-    if (runKind(run) === 'dpo') void this.chooseStart(this.runs.some((r) => r.id === run.start?.runId) ? run.start!.runId : null);
-    const data = run.data;
-    if (data.kind === 'dataset' && this.datasets.some((d) => d.id === data.datasetId)) {
-      this.chosenFormat = data.format;
-      void this.chooseDataset(data.datasetId);
-    }
+    void this.restoreChoices(run);
     this.notice = `Loaded the settings of "${run.name}".`;
+  }
+
+  /**
+   * The run's mode, settings and data back in the page: its dataset (where it still exists) or the pre-tokenized
+   * rows it stored, and for DPO its start adapter (while its SFT run is kept: its latest checkpoint, maybe later).
+   */
+  private async restoreChoices(run: RunRecord): Promise<void> {
+    const kind = runKind(run);
+    this.setMode(kind);
+    this.form.load(run.settings, run.maxLen, run.trainOnInputs);
+    if (kind === 'dpo') void this.chooseStart(this.runs.some((r) => r.id === run.start?.runId) ? run.start!.runId : null);
+    const data = run.data;
+    if (data.kind === 'dataset') {
+      if (!this.datasets.some((d) => d.id === data.datasetId)) return;
+      this.chosenFormat = data.format;
+      await this.chooseDataset(data.datasetId);
+      return;
+    }
+    try {
+      const { runs } = await this.stores();
+      this.source = 'file';
+      this.previewIndex = 0;
+      if (trainsOnPairs(kind)) {
+        this.filePairs = await runs.pairs(run.id);
+        this.pairFileName = data.name;
+        this.pairFileError = null;
+      } else {
+        this.fileExamples = await runs.examples(run.id);
+        this.fileName = data.name;
+        this.fileError = null;
+      }
+    } catch (error) {
+      this.error = messageOf(error);
+    }
   }
 }
 
@@ -486,6 +533,15 @@ const states = new WeakMap<EngineState, TrainState>();
 export function useTrainState(): TrainState {
   const engine = useEngineState();
   let state = states.get(engine);
-  if (!state) states.set(engine, (state = new TrainState(engine, useServices())));
-  return state;
+  if (!state) {
+    const services = useServices();
+    // Made in a root of its own, not in the component that first asks: $derived values made while a component
+    // initializes belong to it, and once it is destroyed (the user went to another page) they go stale, so the
+    // next visit would show a finished run as interrupted.
+    $effect.root(() => {
+      state = new TrainState(engine, services);
+    });
+    states.set(engine, state!);
+  }
+  return state!;
 }
