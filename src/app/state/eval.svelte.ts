@@ -9,7 +9,8 @@ import type { DatasetMeta } from '../../data/types';
 import { alignAnswers, answersCover, evalItemsFromRows, parseAnswerSet, parseEvalSet, type EvalItem } from '../../eval/eval-set';
 import { Judge, judgeTasks, summarize, type JudgeSummary, type JudgeTask, type Verdict, type VerdictCache } from '../../eval/judge';
 import type { JudgePromptId } from '../../eval/judge-prompts';
-import { parseReferenceSet, rougeReport } from '../../eval/rouge-report';
+import { nameProblem } from '../../data/names';
+import { rougeOfSources, type RougeSource } from '../../eval/rouge-report';
 import { parseScoreFile } from '../../eval/score-file';
 import {
   EvalStore, type AnswerSetRecord, type EvalSetRecord, type JudgeRunRecord, type RougeRunRecord, type ScoreFileRecord,
@@ -53,6 +54,8 @@ export class EvalState {
   scoreFiles = $state.raw<ScoreFileRecord[]>([]);
   /** Stored datasets that can become eval sets. */
   datasets = $state.raw<DatasetMeta[]>([]);
+  /** Every stored dataset (ROUGE-L reads references and predictions from any). */
+  allDatasets = $state.raw<DatasetMeta[]>([]);
   judgeForm = $state<JudgeForm>({
     name: '', evalSetId: '', a: '', b: '', prompt: 'vicuna', baseURL: OPENAI_BASE_URL, model: 'gpt-4', concurrency: 4,
   });
@@ -108,6 +111,7 @@ export class EvalState {
       store.evalSets(), store.answerSets(), store.judgeRuns(), store.rougeRuns(), store.scoreFiles(),
     ]);
     const datasets = await new DatasetStore(await sharedStudioDB()).list();
+    this.allDatasets = datasets;
     this.datasets = datasets.filter((d) => QUESTION_FORMATS.has(d.format));
     const form = this.judgeForm;
     if (!this.evalSets.some((s) => s.id === form.evalSetId)) form.evalSetId = this.evalSets[0]?.id ?? '';
@@ -170,6 +174,23 @@ export class EvalState {
       await store.deleteAnswerSet(id);
       await this.refresh();
     });
+  }
+
+  /** Renames an answer set; resolves to why the name was refused (empty, taken), or null once saved. */
+  async renameAnswerSet(id: string, name: string): Promise<string | null> {
+    const problem = nameProblem(name, this.answerSets.filter((s) => s.id !== id).map((s) => s.name), 'answer set');
+    if (problem) return problem;
+    try {
+      const store = await this.store();
+      const record = await store.answerSet(id);
+      if (!record) return 'This answer set was deleted (in another tab?): reload the page.';
+      const renamed = { ...record, name: name.trim() };
+      await store.putAnswerSet(renamed);
+      this.answerSets = this.answerSets.map((s) => (s.id === id ? renamed : s));
+      return null;
+    } catch (e) {
+      return messageOf(e);
+    }
   }
 
   evalSet(id: string): EvalSetRecord | undefined {
@@ -318,14 +339,17 @@ export class EvalState {
     });
   }
 
-  /** ROUGE-L of a prediction file against a reference file, per item and by reference length. */
-  async runRouge(refs: File, preds: File, options: { name: string; stem: boolean; cjk: boolean }): Promise<void> {
+  /** ROUGE-L of predictions against references (each a file, a stored dataset or an answer set), per item and by reference length. */
+  async runRouge(refs: RougeSource, preds: RougeSource, options: { name: string; stem: boolean; cjk: boolean }): Promise<void> {
     await this.task('Scoring…', async (store) => {
-      const { references, items } = parseReferenceSet(await refs.text(), refs.name);
-      const byId = alignAnswers(items, parseAnswerSet(await preds.text(), preds.name), preds.name);
-      const report = rougeReport([...byId].map(([id, text]) => ({ id, text })), references, { stem: options.stem, cjk: options.cjk });
+      const datasets = new DatasetStore(await sharedStudioDB());
+      const stored = {
+        dataset: async (id: string) => ({ name: (await datasets.get(id)).name, rows: await datasets.rows(id) }),
+        answerSet: (id: string) => this.answerSet(id),
+      };
+      const { predictions, report } = await rougeOfSources(refs, preds, stored, { stem: options.stem, cjk: options.cjk });
       const run: RougeRunRecord = {
-        id: crypto.randomUUID(), name: options.name.trim() || stem(preds.name), createdAt: Date.now(),
+        id: crypto.randomUUID(), name: options.name.trim() || predictions, createdAt: Date.now(),
         stem: options.stem, cjk: options.cjk, report,
       };
       await store.putRougeRun(run);
