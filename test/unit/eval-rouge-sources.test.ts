@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import type { Row } from '../../src/data/types';
 import { answerRows } from '../../src/eval/answers';
 import { evalItemsFromRows } from '../../src/eval/eval-set';
-import { referencesFromRows, rougeOfSources, rougeReport, type StoredSets } from '../../src/eval/rouge-report';
+import { parseAnswerSet } from '../../src/eval/eval-set';
+import { parsePredictions, referencesFromRows, rougeOfSources, rougeReport, type StoredSets } from '../../src/eval/rouge-report';
 
 // Unnatural Instructions rows as the Datasets page stores them: the label is the reference.
 const unnatural: Row[] = [
@@ -53,5 +54,27 @@ describe('ROUGE-L from stored sets', () => {
     await expect(rougeOfSources({ kind: 'dataset', id: 'unnatural' }, { kind: 'answers', id: 'gone' }, stored)).rejects.toThrow(/deleted: pick another/);
     const others = new File([JSON.stringify({ id: 'x9', text: 'no' })], 'others.jsonl');
     await expect(rougeOfSources({ kind: 'dataset', id: 'unnatural' }, { kind: 'file', file: others }, stored)).rejects.toThrow(/“others”: 3 of 3 questions have no answer/);
+  });
+});
+
+describe('eval files with bad records', () => {
+  test('every bad record is named with its line or number and reason, up to 50, the rest counted', () => {
+    const lines = ['{"id": 1, "text": "ok"}', '{"id": 2}', 'not json', '{"id": 4, "text": "ok"}', '{"text": "no id"}'];
+    expect(() => parsePredictions(lines.join('\n'), 'p.jsonl')).toThrow(
+      /^p\.jsonl: 3 of 5 records are bad: line 2: field "text": .*; line 3: not valid JSON.*; line 5: field "id": .*$/,
+    );
+    const many = Array.from({ length: 80 }, (_, i) => JSON.stringify({ question_id: i + 1 })).join('\n');
+    const message = (() => {
+      try {
+        parseAnswerSet(many, 'a.jsonl');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toMatch(/^a\.jsonl: 80 of 80 records are bad: line 1: not a recognised record/);
+    expect(message.match(/line \d+:/g)).toHaveLength(50);
+    expect(message).toMatch(/line 50: not a recognised record; expected [^;]*; and 30 more$/);
+    expect(() => parsePredictions('[{"id": 1}, {"id": 2, "text": "x"}, 3]', 'r.json')).toThrow(/r\.json: 2 of 3 records are bad: record 1: field "text".*; record 3: /);
   });
 });
