@@ -1,5 +1,6 @@
-// Datasets page state: the dataset list, the open dataset's rows with search and filters, the row operations
-// (edit, delete, dedupe, split, export), and the Figure 1 statistics. Everything goes through DatasetStore.
+// Datasets page state: the dataset list (import, with the bad rows of a refused file; rename), the open dataset's
+// rows with search and filters, the row operations (edit, delete, dedupe with put back and undo, split, export),
+// and the Figure 1 statistics. Everything goes through DatasetStore.
 import { sharedStudioDB } from '../../data/db';
 import { exportRows, type ExportFormat, type ExportResult } from '../../data/export';
 import { fetchDatasetText } from '../../data/presets';
