@@ -1,6 +1,6 @@
 // Import formats. A file is a JSON array or JSON Lines; its rows are validated with zod against the format
-// its first row names, all of them, before anything is stored: one bad row rejects the whole file, and the
-// error says which row and why.
+// its first row names, all of them, before anything is stored: a bad row rejects the whole file, and the error
+// lists the bad rows (the first 50, with line and reason). The caller may then import the good rows alone.
 import { z } from 'zod';
 import { looksLikeScoreFile } from '../eval/score-file';
 import type { FormatId, Row, Turn } from './types';
@@ -17,14 +17,51 @@ export class ImportError extends Error {
     /** 1-based line in the file, when known. */
     readonly line?: number,
   ) {
-    super(`${row > 0 ? `row ${row}${line ? ` (line ${line})` : ''}: ` : ''}${reason}. Nothing was imported.`);
+    super(`${row > 0 ? describeProblem({ row, line, reason }) : reason}. Nothing was imported.`);
   }
+}
+
+/** How many bad rows an import lists; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 50;
+
+export interface RowProblem {
+  /** 1-based row (JSON array element or JSON Lines record). */
+  row: number;
+  /** 1-based line in the file. */
+  line?: number;
+  reason: string;
+}
+
+/** Rows that fail: the first MAX_LISTED_PROBLEMS listed in file order, `bad` counts them all. */
+export class BadRowsError extends ImportError {
+  override name = 'BadRowsError';
+  constructor(
+    readonly problems: RowProblem[],
+    readonly bad: number,
+    /** Rows in the file, good and bad. */
+    readonly total: number,
+  ) {
+    super(problems[0].row, problems[0].reason, problems[0].line);
+    const more = bad - 1;
+    this.message = `${describeProblem(problems[0])}${more ? `; and ${more.toLocaleString('en')} more bad row${more === 1 ? '' : 's'} (${bad.toLocaleString('en')} of ${total.toLocaleString('en')})` : ''}. Nothing was imported.`;
+  }
+
+  /** Rows that would import if the bad ones were left out. */
+  get good(): number {
+    return this.total - this.bad;
+  }
+}
+
+export function describeProblem(p: RowProblem): string {
+  return `row ${p.row}${p.line ? ` (line ${p.line})` : ''}: ${p.reason}`;
 }
 
 export interface ParsedDataset {
   format: FormatId;
   container: 'json' | 'jsonl';
   rows: Row[];
+  /** With skipBadRows: the rows left out. */
+  skipped?: { bad: number; problems: RowProblem[] };
 }
 
 const str = z.string();
@@ -140,14 +177,18 @@ export function formatLabel(id: FormatId): string {
 }
 
 interface RawRow {
+  /** Undefined when the row is not valid JSON (see problem). */
   value: unknown;
   row: number;
+  /** 1-based line; 0 inside a JSON array that parsed as a whole (found again only when a row is bad). */
   line: number;
   chars: number;
+  problem?: string;
 }
 
-/** Parses a dataset file's text. Throws ImportError naming the first bad row; returns every row otherwise. */
-export function parseDataset(source: string): ParsedDataset {
+/** Parses a dataset file's text. Throws BadRowsError listing the bad rows (or ImportError for a file that is
+ *  wrong as a whole); with `skipBadRows`, returns the good rows and what was skipped instead. */
+export function parseDataset(source: string, options: { skipBadRows?: boolean } = {}): ParsedDataset {
   const body = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   const start = body.search(/\S/);
   if (start < 0) throw new ImportError(0, 'the file is empty');
@@ -158,30 +199,56 @@ export function parseDataset(source: string): ParsedDataset {
   if (container === 'jsonl') refuseScoreFile(body);
   const raw = container === 'json' ? jsonArrayRows(body) : jsonLinesRows(body);
   if (!raw.length) throw new ImportError(0, 'the file has no rows');
+  // The first row that is an object names the format.
+  const first = raw.find((r) => shapeProblem(r) === null);
+  const fmt = first ? formatOf(first) : undefined;
+  const problems: RowProblem[] = [];
+  const rows: Row[] = [];
+  let bad = 0;
   for (const r of raw) {
-    if (r.chars > MAX_ROW_CHARS) {
-      throw new ImportError(r.row, `the row holds ${r.chars.toLocaleString('en')} characters, over the ${MAX_ROW_CHARS.toLocaleString('en')} limit (is this the right file?)`, r.line);
-    }
-    if (typeof r.value !== 'object' || r.value === null || Array.isArray(r.value)) {
-      throw new ImportError(r.row, `expected an object, got ${Array.isArray(r.value) ? 'an array' : JSON.stringify(r.value)?.slice(0, 40)}`, r.line);
-    }
-  }
-  const first = new Set(Object.keys(raw[0].value as Record<string, unknown>));
-  const fmt = FORMATS.find((f) => f.keys.every((k) => first.has(k)));
-  if (!fmt) {
-    throw new ImportError(1, `no known format has the fields {${[...first].join(', ')}}; expected one of: ${FORMATS.map((f) => f.label).join('; ')}`, raw[0].line);
-  }
-  const rows: Row[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const parsed = fmt.schema.safeParse(raw[i].value);
-    if (!parsed.success) {
+    let reason = shapeProblem(r);
+    if (reason === null) {
+      const parsed = fmt!.schema.safeParse(r.value);
+      if (parsed.success) {
+        rows.push((fmt!.toRow as (v: unknown) => Row)(parsed.data));
+        continue;
+      }
       const issue = parsed.error.issues[0];
-      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-      throw new ImportError(raw[i].row, `${where}${issue.message} (${fmt.label})`, raw[i].line);
+      reason = `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message} (${fmt!.label})`;
     }
-    rows[i] = (fmt.toRow as (v: unknown) => Row)(parsed.data);
+    if (++bad <= MAX_LISTED_PROBLEMS) problems.push({ row: r.row, line: r.line || undefined, reason });
   }
-  return { format: fmt.id, container, rows };
+  if (!bad) return { format: fmt!.id, container, rows };
+  if (container === 'json' && problems.some((p) => p.line === undefined)) addLines(body, problems);
+  if (!options.skipBadRows || !rows.length) throw new BadRowsError(problems, bad, raw.length);
+  return { format: fmt!.id, container, rows, skipped: { bad, problems } };
+}
+
+/** Why a row cannot be a dataset row whatever the format (not JSON, too large, not an object), or null. */
+function shapeProblem(r: RawRow): string | null {
+  if (r.problem) return r.problem;
+  if (r.chars > MAX_ROW_CHARS) {
+    return `the row holds ${r.chars.toLocaleString('en')} characters, over the ${MAX_ROW_CHARS.toLocaleString('en')} limit (is this the right file?)`;
+  }
+  if (typeof r.value !== 'object' || r.value === null || Array.isArray(r.value)) {
+    return `expected an object, got ${Array.isArray(r.value) ? 'an array' : JSON.stringify(r.value)?.slice(0, 40)}`;
+  }
+  return null;
+}
+
+function formatOf(first: RawRow) {
+  const keys = new Set(Object.keys(first.value as Record<string, unknown>));
+  const fmt = FORMATS.find((f) => f.keys.every((k) => keys.has(k)));
+  if (!fmt) {
+    throw new ImportError(first.row, `no known format has the fields {${[...keys].join(', ')}}; expected one of: ${FORMATS.map((f) => f.label).join('; ')}`, first.line || undefined);
+  }
+  return fmt;
+}
+
+/** Lines of the listed rows of a JSON array that parsed as a whole (its rows carry none). */
+function addLines(text: string, problems: RowProblem[]): void {
+  const lines = new Map(scanJsonArray(text).map((r) => [r.row, r.line]));
+  for (const p of problems) p.line = lines.get(p.row);
 }
 
 /** The paper's score file is one JSON object of score lists: not rows, but Reports draws it. */
@@ -217,27 +284,36 @@ function jsonArrayRows(text: string): RawRow[] {
   try {
     values = JSON.parse(text);
   } catch {
-    // Walk the array element by element to say which row is broken.
-    locateJsonError(text);
+    // Walk the array element by element to say which rows are broken.
+    return scanJsonArray(text);
   }
   if (!Array.isArray(values)) throw new ImportError(0, 'expected a JSON array of rows');
-  // A valid JSON array carries no line positions; its rows are reported by number alone.
   return values.map((value, i) => ({ value, row: i + 1, line: 0, chars: charCount(value) }));
 }
 
-/** Scans a JSON array that JSON.parse rejected, and throws an ImportError for the first bad element. */
-function locateJsonError(text: string): never {
+/**
+ * Splits a JSON array into its elements and parses each on its own, so a broken row is named and the rows
+ * after it are still read. A file cut off, or broken between rows, throws ImportError: no row can be trusted.
+ */
+function scanJsonArray(text: string): RawRow[] {
+  const out: RawRow[] = [];
   let i = text.indexOf('[') + 1;
-  let row = 0;
+  let line = lineAt(text, i);
+  let counted = i;
+  const lineOf = (index: number) => {
+    for (let n = text.indexOf('\n', counted); n >= 0 && n < index; n = text.indexOf('\n', n + 1)) line++;
+    counted = index;
+    return line;
+  };
   const ws = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
   for (;;) {
     while (i < text.length && ws(text.charCodeAt(i))) i++;
-    if (i >= text.length) throw new ImportError(row + 1, 'the file ends before the array is closed (truncated download?)', lineAt(text, i));
+    if (i >= text.length) throw new ImportError(out.length + 1, 'the file ends before the array is closed (truncated download?)', lineOf(i));
     if (text[i] === ']') {
-      if (row > 0) throw new ImportError(row, 'a comma after the last row (trailing commas are not JSON)', lineAt(text, i));
+      if (out.length > 0) throw new ImportError(out.length, 'a comma after the last row (trailing commas are not JSON)', lineOf(i));
       throw new ImportError(0, 'the file is not valid JSON');
     }
-    row++;
+    const row = out.length + 1;
     const start = i;
     let depth = 0;
     let inString = false;
@@ -253,16 +329,19 @@ function locateJsonError(text: string): never {
         depth--;
       } else if (c === ',' && depth === 0) break;
     }
-    if (i >= text.length) throw new ImportError(row, 'the file ends in the middle of this row (truncated download?)', lineAt(text, start));
+    if (i >= text.length) throw new ImportError(row, 'the file ends in the middle of this row (truncated download?)', lineOf(start));
+    const element = text.slice(start, i);
+    const at = lineOf(start);
     try {
-      JSON.parse(text.slice(start, i));
+      const value: unknown = JSON.parse(element);
+      out.push({ value, row, line: at, chars: charCount(value) });
     } catch (e) {
-      throw new ImportError(row, `invalid JSON: ${(e as Error).message}`, lineAt(text, start));
+      out.push({ value: undefined, row, line: at, chars: element.length, problem: `invalid JSON: ${(e as Error).message}` });
     }
     if (text[i] === ']') {
       const rest = text.slice(i + 1).search(/\S/);
       if (rest >= 0) throw new ImportError(0, `unexpected text after the closing "]" at line ${lineAt(text, i + 1 + rest)}`);
-      throw new ImportError(0, 'the file is not valid JSON');
+      return out;
     }
     i++; // past the comma
   }
@@ -276,18 +355,18 @@ function jsonLinesRows(text: string): RawRow[] {
     if (!line.trim()) continue;
     const row = out.length + 1;
     if (line.length > MAX_ROW_CHARS) {
-      throw new ImportError(row, `the row holds ${line.length.toLocaleString('en')} characters, over the ${MAX_ROW_CHARS.toLocaleString('en')} limit (is this the right file?)`, l + 1);
+      out.push({ value: undefined, row, line: l + 1, chars: line.length });
+      continue;
     }
-    let value: unknown;
     try {
-      value = JSON.parse(line);
+      const value: unknown = JSON.parse(line);
+      out.push({ value, row, line: l + 1, chars: charCount(value) });
     } catch (e) {
       const message = (e as Error).message;
       const cutOff = /end of JSON|Unterminated/i.test(message) && lines.slice(l + 1).every((x) => !x.trim());
       const hint = cutOff ? ' (the last line looks cut off: truncated download?)' : '';
-      throw new ImportError(row, `invalid JSON: ${message}${hint}`, l + 1);
+      out.push({ value: undefined, row, line: l + 1, chars: line.length, problem: `invalid JSON: ${message}${hint}` });
     }
-    out.push({ value, row, line: l + 1, chars: charCount(value) });
   }
   return out;
 }

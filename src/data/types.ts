@@ -75,6 +75,23 @@ export type DatasetOrigin =
   | { kind: 'job'; jobId: string }
   | { kind: 'derived'; from: string; how: 'train' | 'validation' | 'dedupe' };
 
+/** A row that dedupe left out, kept so it can be put back. */
+export interface DedupeRemoval {
+  /** Its place in the source, which is the seq it takes when put back into the deduped dataset. */
+  seq: number;
+  /** The kept row it nearly repeats: that row's seq in the deduped dataset. */
+  keptSeq: number;
+  /** ROUGE-L F-measure of the two instructions. */
+  score: number;
+  row: Row;
+}
+
+export interface DedupeReport {
+  threshold: number;
+  /** In source order; rows put back leave the list. */
+  removed: DedupeRemoval[];
+}
+
 export interface DatasetMeta {
   id: string;
   name: string;
@@ -85,4 +102,6 @@ export interface DatasetMeta {
   nextSeq: number;
   createdAt: number;
   updatedAt: number;
+  /** A deduped dataset: the rows dedupe left out. */
+  dedupe?: DedupeReport;
 }

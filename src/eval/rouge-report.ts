@@ -1,7 +1,9 @@
-// ROUGE-L of a prediction file against a reference file, per item and by reference length, as in the paper's
-// Figure 6 (Unnatural Instructions, bins of 0-2, 3-5, 6-10 and more than 10 reference words).
+// ROUGE-L of predictions against references, per item and by reference length, as in the paper's Figure 6
+// (Unnatural Instructions, bins of 0-2, 3-5, 6-10 and more than 10 reference words). Either side is an uploaded
+// file, a stored dataset or a stored answer set.
 import { z } from 'zod';
-import type { EvalItem } from './eval-set';
+import type { Row } from '../data/types';
+import { alignAnswers, evalItemsFromRows, parseAnswerSet, type AnswerRow, type EvalItem } from './eval-set';
 import { idSchema, parseRecords } from './records';
 import { rougeLTokens, tokenize, type RougeOptions, type Score } from './rouge';
 
@@ -133,4 +135,72 @@ export function parseReferenceSet(text: string, file: string): { references: Ref
     references: withIds.map((r) => ({ id: r.id, texts: r.texts })),
     items: withIds.map((r) => ({ id: r.id, category: '', instruction: r.instruction, input: r.input })),
   };
+}
+
+/** Where a ROUGE-L side comes from: an uploaded file, a stored dataset, or a stored answer set. */
+export type RougeSource = { kind: 'file'; file: File } | { kind: 'dataset'; id: string } | { kind: 'answers'; id: string };
+
+/** The studio's stored sets, as ROUGE-L reads them. */
+export interface StoredSets {
+  dataset(id: string): Promise<{ name: string; rows: Row[] }>;
+  answerSet(id: string): { name: string; rows: AnswerRow[] } | undefined;
+}
+
+/**
+ * A stored dataset's rows as references: the label (Unnatural Instructions) or else the output; ids as an eval
+ * set made from the same dataset has them (its rows' ids, else numbered from 1), so its answer sets match by id.
+ */
+export function referencesFromRows(rows: readonly Row[], name: string): { references: Reference[]; items: EvalItem[] } {
+  const items = evalItemsFromRows(rows);
+  const texts = rows.map((r) => r.label ?? r.output);
+  const empty = texts.flatMap((t, i) => (t.trim() ? [] : [i + 1]));
+  if (empty.length === rows.length) throw new RougeInputError(`“${name}” has no reference texts: its rows have neither a label nor an output`);
+  if (empty.length) {
+    throw new RougeInputError(`${empty.length} rows of “${name}” have no reference text (no label or output), e.g. row ${empty.slice(0, 5).join(', ')}: fill them in or delete them on the Datasets page`);
+  }
+  return { references: items.map((item, i) => ({ id: item.id, texts: [texts[i]] })), items };
+}
+
+/** One model's answers as references (another model is scored against them); unnumbered rows count from 1. */
+export function referencesFromAnswers(rows: readonly AnswerRow[]): { references: Reference[]; items: EvalItem[] } {
+  const items = rows.map((r, i): EvalItem => ({ id: r.id ?? String(i + 1), category: '', instruction: r.instruction ?? '', input: r.input }));
+  return { references: items.map((item, i) => ({ id: item.id, texts: [rows[i].text] })), items };
+}
+
+/** A stored dataset's outputs as predictions, matched by the rows' ids when they have them, else by instruction. */
+export function predictionsFromRows(rows: readonly Row[]): AnswerRow[] {
+  return rows.map((r) => ({ id: r.meta?.id !== undefined ? String(r.meta.id) : null, instruction: r.instruction, input: r.input, text: r.output, model: null }));
+}
+
+const fileStem = (name: string) => name.replace(/\.(jsonl?|json)$/i, '');
+
+export async function loadReferences(source: RougeSource, stored: StoredSets): Promise<{ name: string; references: Reference[]; items: EvalItem[] }> {
+  if (source.kind === 'file') return { name: fileStem(source.file.name), ...parseReferenceSet(await source.file.text(), source.file.name) };
+  if (source.kind === 'dataset') {
+    const { name, rows } = await stored.dataset(source.id);
+    return { name, ...referencesFromRows(rows, name) };
+  }
+  const set = stored.answerSet(source.id);
+  if (!set) throw new RougeInputError('the reference answer set was deleted: pick another');
+  return { name: set.name, ...referencesFromAnswers(set.rows) };
+}
+
+export async function loadPredictions(source: RougeSource, stored: StoredSets): Promise<{ name: string; rows: AnswerRow[] }> {
+  if (source.kind === 'file') return { name: fileStem(source.file.name), rows: parseAnswerSet(await source.file.text(), source.file.name) };
+  if (source.kind === 'dataset') {
+    const { name, rows } = await stored.dataset(source.id);
+    return { name, rows: predictionsFromRows(rows) };
+  }
+  const set = stored.answerSet(source.id);
+  if (!set) throw new RougeInputError('the answer set to score was deleted: pick another');
+  return { name: set.name, rows: set.rows };
+}
+
+/** ROUGE-L of predictions against references, each side a file or a stored set; answers are matched to questions as the judge matches them. */
+export async function rougeOfSources(refs: RougeSource, preds: RougeSource, stored: StoredSets, options: RougeOptions = {}): Promise<{ references: string; predictions: string; report: RougeReport }> {
+  const r = await loadReferences(refs, stored);
+  const p = await loadPredictions(preds, stored);
+  const byId = alignAnswers(r.items, p.rows, `“${p.name}”`);
+  const report = rougeReport([...byId].map(([id, text]) => ({ id, text })), r.references, options);
+  return { references: r.name, predictions: p.name, report };
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { exportRows, pairOf } from '../../src/data/export';
-import { ImportError, MAX_ROW_CHARS, parseDataset } from '../../src/data/formats';
+import { BadRowsError, ImportError, MAX_LISTED_PROBLEMS, MAX_ROW_CHARS, parseDataset } from '../../src/data/formats';
 
 const shared = path.resolve(__dirname, '../../../shared/data');
 const haveShared = existsSync(shared);
@@ -140,7 +140,7 @@ describe('malformed files are refused with the row and the reason', () => {
     const unknown = importError('[{"question": "a", "answer": "b"}]');
     expect(unknown.row).toBe(1);
     expect(unknown.message).toMatch(/no known format has the fields \{question, answer\}/);
-    expect(importError('[1, 2]').message).toMatch(/row 1: expected an object/);
+    expect(importError('[1, 2]').message).toMatch(/row 1 \(line 1\): expected an object, got 1; and 1 more bad row \(2 of 2\)/);
     expect(importError('{"a": 1} trailing').message).toMatch(/row 1 \(line 1\): invalid JSON/);
     expect(importError('"just a string"').message).toMatch(/JSON array of rows or JSON Lines/);
     const comparison = importError(JSON.stringify([{ user_input: 'q', responses_and_scores: [{ response: 'r', score: 'high', source: 's' }] }]));
@@ -152,6 +152,65 @@ describe('malformed files are refused with the row and the reason', () => {
     expect(importError(JSON.stringify([alpacaRows[0], big])).row).toBe(2);
     expect(importError(JSON.stringify([alpacaRows[0], big])).message).toMatch(/over the 1,000,000 limit/);
     expect(importError(JSON.stringify(alpacaRows[0]) + '\n' + JSON.stringify(big)).row).toBe(2);
+  });
+});
+
+describe('every bad row is reported, up to a cap', () => {
+  const good = (i: number) => ({ instruction: `Instruction ${i}`, input: '', output: `Output ${i}` });
+
+  test('a JSON array lists each bad row with its line and reason, in file order', () => {
+    const rows: unknown[] = Array.from({ length: 10 }, (_, i) => good(i));
+    rows[2] = { instruction: 'x', output: 42 };
+    rows[5] = 'just text';
+    rows[8] = { input: 'no instruction' };
+    const e = importError(JSON.stringify(rows, null, 1)) as BadRowsError;
+    expect(e).toBeInstanceOf(BadRowsError);
+    expect(e.problems.map((p) => p.row)).toEqual([3, 6, 9]);
+    expect(e.problems.every((p) => p.line !== undefined && p.line > 1)).toBe(true);
+    expect(e.problems[0].reason).toMatch(/output: .*expected string/);
+    expect(e.problems[1].reason).toMatch(/expected an object/);
+    expect(e.problems[2].reason).toMatch(/instruction/);
+    expect([e.bad, e.total, e.good]).toEqual([3, 10, 7]);
+    expect(e.message).toMatch(/^row 3 \(line \d+\): output: .*; and 2 more bad rows \(3 of 10\)\. Nothing was imported\.$/);
+  });
+
+  test('broken JSON in several array elements: each is named, the rows after them still read', () => {
+    const text = '[\n{"instruction": "a"},\n{"instruction": "b" "input": ""},\n{"instruction": "c"},\n{"instruction": 7},\n{"instruction": "d",}\n]';
+    const e = importError(text) as BadRowsError;
+    expect(e.problems.map((p) => [p.row, p.line])).toEqual([[2, 3], [4, 5], [5, 6]]);
+    expect(e.problems[0].reason).toMatch(/invalid JSON/);
+    expect(e.problems[1].reason).toMatch(/instruction: .*expected string/);
+    expect(parseDataset(text, { skipBadRows: true }).rows.map((r) => r.instruction)).toEqual(['a', 'c']);
+  });
+
+  test('JSON Lines: bad lines are listed by line, blank lines skipped', () => {
+    const text = [good(0), 'not json', good(1), '', { instruction: 3 }, good(2)].map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n');
+    const e = importError(text) as BadRowsError;
+    expect(e.problems).toEqual([
+      { row: 2, line: 2, reason: expect.stringMatching(/invalid JSON/) },
+      { row: 4, line: 5, reason: expect.stringMatching(/instruction: .*expected string/) },
+    ]);
+  });
+
+  test(`at most ${MAX_LISTED_PROBLEMS} are listed; all are counted`, () => {
+    const rows = Array.from({ length: 500 }, (_, i) => (i % 4 === 1 ? { instruction: i } : good(i)));
+    const e = importError(rows.map((r) => JSON.stringify(r)).join('\n')) as BadRowsError;
+    expect(e.problems).toHaveLength(MAX_LISTED_PROBLEMS);
+    expect(e.problems[0].row).toBe(2);
+    expect(e.problems.at(-1)!.row).toBe(2 + 4 * (MAX_LISTED_PROBLEMS - 1));
+    expect(e.bad).toBe(125);
+    expect(e.message).toMatch(/and 124 more bad rows \(125 of 500\)/);
+  });
+
+  test('skipBadRows returns the good rows and what was left out; a file of bad rows only still throws', () => {
+    const rows = [good(0), { instruction: 1 }, good(2)];
+    const parsed = parseDataset(JSON.stringify(rows), { skipBadRows: true });
+    expect(parsed.rows.map((r) => r.output)).toEqual(['Output 0', 'Output 2']);
+    expect(parsed.skipped).toEqual({ bad: 1, problems: [{ row: 2, line: 1, reason: expect.stringMatching(/instruction/) }] });
+    expect(parseDataset(JSON.stringify([good(0)]), { skipBadRows: true }).skipped).toBeUndefined();
+    expect(() => parseDataset('[1, 2]', { skipBadRows: true })).toThrow(BadRowsError);
+    // A file that is wrong as a whole is not a matter of rows.
+    expect(() => parseDataset(JSON.stringify([good(0)]).slice(0, -5), { skipBadRows: true })).toThrow(/truncated/);
   });
 });
 

@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, test } from 'vitest';
 import { DB_VERSION, openStudioDB } from '../../src/data/db';
-import { ImportError } from '../../src/data/formats';
+import { BadRowsError, ImportError } from '../../src/data/formats';
+import { NameError } from '../../src/data/names';
 import { DatasetStore } from '../../src/data/store';
 
 let dbCount = 0;
@@ -92,5 +93,73 @@ describe('DatasetStore', () => {
     expect(validation.rowCount).toBe(20);
     const seen = [...await store.rows(train.id), ...await store.rows(validation.id)].map((r) => r.instruction).sort();
     expect(seen).toEqual(alpaca(200).map((r) => r.instruction).sort());
+  });
+
+  test('rename trims the name and refuses an empty or taken one, changing nothing', async () => {
+    const store = await DatasetStore.open(freshName());
+    const a = await store.importText('a', JSON.stringify(alpaca(2)), { kind: 'paste' });
+    await store.importText('b', JSON.stringify(alpaca(2)), { kind: 'paste' });
+    expect((await store.rename(a.id, '  Alpaca GPT-4  ')).name).toBe('Alpaca GPT-4');
+    await expect(store.rename(a.id, ' ')).rejects.toThrow(NameError);
+    await expect(store.rename(a.id, 'B')).rejects.toThrow(/already called “b”/);
+    expect((await store.get(a.id)).name).toBe('Alpaca GPT-4');
+    expect((await store.rename(a.id, 'alpaca gpt-4')).name).toBe('alpaca gpt-4');
+  });
+
+  test('dedupe keeps what it removed, near which kept row and the score; rows go back in place; undo deletes the copy', async () => {
+    const store = await DatasetStore.open(freshName());
+    const rows = [
+      { instruction: 'Write a short poem about the sea.', input: '', output: '1' },
+      { instruction: 'Explain how vaccines work.', input: '', output: '2' },
+      { instruction: 'Write a short poem about the ocean.', input: '', output: '3' },
+      { instruction: 'Explain how vaccines work in the body.', input: '', output: '4' },
+      { instruction: 'Name three rivers.', input: '', output: '5' },
+    ];
+    const source = await store.importText('poems', JSON.stringify(rows), { kind: 'paste' });
+    const { dataset, removed } = await store.dedupe(source.id);
+    expect(removed).toBe(2);
+    expect(dataset.name).toBe('poems (deduped)');
+    expect(dataset.dedupe!.threshold).toBe(0.7);
+    expect(dataset.dedupe!.removed.map((r) => [r.seq, r.keptSeq, r.row.output])).toEqual([[2, 0, '3'], [3, 1, '4']]);
+    expect(dataset.dedupe!.removed[0].score).toBeCloseTo(2 * 6 / 7 * 6 / 7 / (12 / 7), 6); // LCS 6 of 7 tokens each
+    expect(dataset.dedupe!.removed.every((r) => r.score > 0.7 && r.score <= 1)).toBe(true);
+    expect((await store.rows(dataset.id)).map((r) => [r.seq, r.output])).toEqual([[0, '1'], [1, '2'], [4, '5']]);
+
+    // A second dedupe of the deduped set, and a split of it, name each step once.
+    expect((await store.dedupe(dataset.id)).dataset.name).toBe('poems (deduped) 2');
+    expect((await store.split(dataset.id, 0.34, 1)).train.name).toBe('poems (deduped, train)');
+
+    // Rows put back take their old places and leave the list; the source is untouched throughout.
+    const back = await store.putBack(dataset.id, [3]);
+    expect(back.rowCount).toBe(4);
+    expect(back.dedupe!.removed.map((r) => r.seq)).toEqual([2]);
+    expect((await store.rows(dataset.id)).map((r) => r.output)).toEqual(['1', '2', '4', '5']);
+    expect((await store.get(dataset.id)).dedupe!.removed).toHaveLength(1);
+    expect((await store.rows(source.id)).map((r) => r.output)).toEqual(['1', '2', '3', '4', '5']);
+
+    // Undo: the deduped copy goes, the source is what the page opens.
+    expect((await store.undoDedupe(dataset.id)).id).toBe(source.id);
+    await expect(store.get(dataset.id)).rejects.toThrow(/does not exist/);
+    await expect(store.undoDedupe(source.id)).rejects.toThrow(/not made by dedupe/);
+
+    // Without its source, undo is refused and the rows can still be put back.
+    const again = (await store.dedupe(source.id)).dataset;
+    await store.remove(source.id);
+    await expect(store.undoDedupe(again.id)).rejects.toThrow(/deleted.*put the removed rows back/);
+    const all = await store.putBack(again.id, again.dedupe!.removed.map((r) => r.seq));
+    expect((await store.rows(again.id)).map((r) => r.output)).toEqual(['1', '2', '3', '4', '5']);
+    expect(all.dedupe!.removed).toEqual([]);
+  });
+
+  test('import of the good rows only: the bad ones are counted and listed, nothing stored when the whole import is refused', async () => {
+    const store = await DatasetStore.open(freshName());
+    const text = JSON.stringify([...alpaca(4), { instruction: 1 }, ...alpaca(2), 'x']);
+    await expect(store.importText('mixed', text, { kind: 'paste' })).rejects.toBeInstanceOf(BadRowsError);
+    expect(await store.db.count('datasets')).toBe(0);
+    const { dataset, skipped, problems } = await store.importGoodRows('mixed', text, { kind: 'paste' });
+    expect([dataset.rowCount, skipped]).toEqual([6, 2]);
+    expect(problems.map((p) => p.row)).toEqual([5, 8]);
+    await expect(store.importGoodRows('bad', '[1]', { kind: 'paste' })).rejects.toBeInstanceOf(BadRowsError);
+    expect(await store.db.count('datasets')).toBe(1);
   });
 });

@@ -1,10 +1,13 @@
-// Datasets page state: the dataset list, the open dataset's rows with search and filters, the row operations
-// (edit, delete, dedupe, split, export), and the Figure 1 statistics. Everything goes through DatasetStore.
+// Datasets page state: the dataset list (import, with the bad rows of a refused file; rename), the open dataset's
+// rows with search and filters, the row operations (edit, delete, dedupe with put back and undo, split, export),
+// and the Figure 1 statistics. Everything goes through DatasetStore.
 import { exportRows, type ExportFormat, type ExportResult } from '../../data/export';
 import { fetchDatasetText } from '../../data/presets';
 import { isChinese, outputLengths, verbNounStats, type Histogram, type VerbNounStats } from '../../data/stats';
-import { DatasetStore, stripKeys } from '../../data/store';
-import type { DatasetMeta, DatasetRecord } from '../../data/types';
+import { BadRowsError } from '../../data/formats';
+import { nameProblem } from '../../data/names';
+import { stripKeys, type DatasetStore } from '../../data/store';
+import type { DatasetMeta, DatasetOrigin, DatasetRecord } from '../../data/types';
 import { messageOf } from '../lib/message';
 import { useServices, type Services } from '../services';
 import { sharedState } from './shared.svelte';
@@ -32,6 +35,14 @@ function buildIndex(rows: readonly DatasetRecord[]): RowIndex {
   return { text, zh };
 }
 
+/** An import refused for its bad rows, kept so the user may import the good rows alone. */
+export interface RefusedImport {
+  name: string;
+  text: string;
+  origin: DatasetOrigin;
+  error: BadRowsError;
+}
+
 export class DatasetsState {
   datasets = $state.raw<DatasetMeta[]>([]);
   selectedId = $state<string | null>(null);
@@ -45,6 +56,8 @@ export class DatasetsState {
   busy = $state<string | null>(null);
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
+  /** The last import, when its bad rows refused it: the page lists them. */
+  refused = $state.raw<RefusedImport | null>(null);
   #queryTimer: ReturnType<typeof setTimeout> | undefined;
 
   selected = $derived(this.datasets.find((d) => d.id === this.selectedId) ?? null);
@@ -125,23 +138,47 @@ export class DatasetsState {
     this.notice = `Imported ${meta.rowCount.toLocaleString('en')} rows into “${meta.name}”.`;
   }
 
-  async importFile(file: File): Promise<void> {
-    const meta = await this.#task(`Importing ${file.name}…`, async (store) =>
-      store.importText(file.name.replace(/\.(jsonl?|json)$/i, ''), await file.text(), { kind: 'file', name: file.name }));
-    await this.#imported(meta);
-  }
-
-  async importUrl(url: string, name?: string): Promise<void> {
-    const meta = await this.#task('Downloading…', async (store) => {
-      const text = await fetchDatasetText(url);
-      return store.importText(name ?? decodeURIComponent(url.split('/').pop() || 'download').replace(/\.(jsonl?|json)$/i, ''), text, { kind: 'url', url });
+  /** Imports a file's text; one with bad rows stores nothing and is kept in `refused`, listing them. */
+  async #import(label: string, name: string, origin: DatasetOrigin, text: () => Promise<string>): Promise<void> {
+    this.refused = null;
+    const meta = await this.#task(label, async (store) => {
+      const body = await text();
+      try {
+        return await store.importText(name, body, origin);
+      } catch (e) {
+        if (e instanceof BadRowsError) this.refused = { name, text: body, origin, error: e };
+        throw e;
+      }
     });
     await this.#imported(meta);
   }
 
+  async importFile(file: File): Promise<void> {
+    await this.#import(`Importing ${file.name}…`, file.name.replace(/\.(jsonl?|json)$/i, ''), { kind: 'file', name: file.name }, () => file.text());
+  }
+
+  async importUrl(url: string, name?: string): Promise<void> {
+    const fallback = decodeURIComponent(url.split('/').pop() || 'download').replace(/\.(jsonl?|json)$/i, '');
+    await this.#import('Downloading…', name ?? fallback, { kind: 'url', url }, () => fetchDatasetText(url));
+  }
+
   async importPaste(text: string, name: string): Promise<void> {
-    const meta = await this.#task('Importing…', (store) => store.importText(name.trim() || 'pasted', text, { kind: 'paste' }));
-    await this.#imported(meta);
+    await this.#import('Importing…', name.trim() || 'pasted', { kind: 'paste' }, async () => text);
+  }
+
+  /** Imports the good rows of the refused import, leaving its bad rows out. */
+  async importGoodRows(): Promise<void> {
+    const refused = this.refused;
+    if (!refused) return;
+    const result = await this.#task('Importing the good rows…', (store) => store.importGoodRows(refused.name, refused.text, refused.origin));
+    if (!result) return;
+    this.refused = null;
+    await this.#imported(result.dataset);
+    this.notice = `Imported ${result.dataset.rowCount.toLocaleString('en')} rows into “${result.dataset.name}”; left out ${result.skipped.toLocaleString('en')} bad row${result.skipped === 1 ? '' : 's'}.`;
+  }
+
+  dismissRefused(): void {
+    this.refused = null;
   }
 
   async saveRow(record: DatasetRecord): Promise<boolean> {
@@ -181,7 +218,38 @@ export class DatasetsState {
     if (!result) return;
     await this.refresh();
     await this.select(result.dataset.id);
-    this.notice = `Removed ${result.removed.toLocaleString('en')} near-duplicate instructions; kept ${result.dataset.rowCount.toLocaleString('en')} in “${result.dataset.name}”.`;
+    this.notice = `Removed ${result.removed.toLocaleString('en')} near-duplicate instructions; kept ${result.dataset.rowCount.toLocaleString('en')} in “${result.dataset.name}”.`
+      + `${result.removed ? ' The removed rows are listed below the table.' : ''}`;
+  }
+
+  /** Puts rows that dedupe left out back into the open (deduped) dataset, at their places. */
+  async putBack(seqs: readonly number[]): Promise<void> {
+    const id = this.selectedId;
+    if (!id || !seqs.length) return;
+    await this.#task('Putting rows back…', async (store) => {
+      const meta = await store.putBack(id, seqs);
+      this.datasets = this.datasets.map((d) => (d.id === id ? meta : d));
+      const rows = await store.rows(id);
+      if (this.selectedId === id) this.rows = rows;
+      this.notice = `Put ${seqs.length.toLocaleString('en')} row${seqs.length === 1 ? '' : 's'} back into “${meta.name}”.`;
+    });
+  }
+
+  /** The dataset a deduped one was made from, while it still exists. */
+  dedupeSource(meta: DatasetMeta): DatasetMeta | null {
+    const o = meta.origin;
+    return o.kind === 'derived' && o.how === 'dedupe' ? this.datasets.find((d) => d.id === o.from) ?? null : null;
+  }
+
+  /** Undoes the open dataset's dedupe: deletes the deduped copy and opens its source again. */
+  async undoDedupe(): Promise<void> {
+    const meta = this.selected;
+    if (!meta) return;
+    const source = await this.#task('Undoing the dedupe…', (store) => store.undoDedupe(meta.id));
+    if (!source) return;
+    await this.refresh();
+    await this.select(source.id);
+    this.notice = `Undid the dedupe: deleted “${meta.name}”; “${source.name}” is open.`;
   }
 
   async split(validationFraction: number, seed: number): Promise<void> {
@@ -200,9 +268,17 @@ export class DatasetsState {
     return exportRows(rows, format, meta.name);
   }
 
-  async rename(id: string, name: string): Promise<void> {
-    await this.#task('Renaming…', (store) => store.rename(id, name));
-    await this.refresh();
+  /** Renames a dataset; resolves to why the name was refused (empty, taken), or null once saved. */
+  async rename(id: string, name: string): Promise<string | null> {
+    const problem = nameProblem(name, this.datasets.filter((d) => d.id !== id).map((d) => d.name), 'dataset');
+    if (problem) return problem;
+    try {
+      const meta = await (await this.store()).rename(id, name);
+      this.datasets = this.datasets.map((d) => (d.id === id ? meta : d));
+      return null;
+    } catch (e) {
+      return messageOf(e);
+    }
   }
 
   async remove(id: string): Promise<void> {

@@ -9,7 +9,8 @@ import {
   judgeJobSpec, judgeSources, judgeTasks, parseVerdict, summarize, taskKey, verdictOf, type JudgeSettings, type JudgeSummary,
 } from '../../eval/judge';
 import type { JudgePromptId } from '../../eval/judge-prompts';
-import { parseReferenceSet, rougeReport } from '../../eval/rouge-report';
+import { nameProblem } from '../../data/names';
+import { rougeOfSources, type RougeSource } from '../../eval/rouge-report';
 import { parseScoreFile } from '../../eval/score-file';
 import {
   type EvalStore, type AnswerSetRecord, type EvalSetRecord, type JudgeRunRecord, type RougeRunRecord, type ScoreFileRecord,
@@ -21,6 +22,7 @@ import { estimateCost, type CostEstimate } from '../../teacher/pricing';
 import { JobRunner, newJob, requeue, type Progress } from '../../teacher/runner';
 import { API_KEY, DEFAULT_SETTINGS, SETTINGS_KEY, type TeacherSettings } from '../../teacher/settings';
 import type { JobMode, JobRecord } from '../../teacher/types';
+import { messageOf } from '../lib/message';
 import { useServices, type Services } from '../services';
 import { AnswerGenerator } from './eval-answers.svelte';
 import { sharedState } from './shared.svelte';
@@ -57,6 +59,8 @@ export class EvalState {
   scoreFiles = $state.raw<ScoreFileRecord[]>([]);
   /** Stored datasets that can become eval sets. */
   datasets = $state.raw<DatasetMeta[]>([]);
+  /** Every stored dataset (ROUGE-L reads references and predictions from any). */
+  allDatasets = $state.raw<DatasetMeta[]>([]);
   judgeForm = $state<JudgeForm>({
     name: '', evalSetId: '', a: '', b: '', prompt: 'vicuna', baseURL: OPENAI_BASE_URL, model: 'gpt-4', mode: 'online', concurrency: 4,
   });
@@ -106,6 +110,7 @@ export class EvalState {
     ]);
     await this.#loadTeacherSettings();
     const datasets = await (await this.services.stores()).datasets.list();
+    this.allDatasets = datasets;
     this.datasets = datasets.filter((d) => QUESTION_FORMATS.has(d.format));
     const form = this.judgeForm;
     if (!this.evalSets.some((s) => s.id === form.evalSetId)) form.evalSetId = this.evalSets[0]?.id ?? '';
@@ -168,6 +173,23 @@ export class EvalState {
       await store.deleteAnswerSet(id);
       await this.refresh();
     });
+  }
+
+  /** Renames an answer set; resolves to why the name was refused (empty, taken), or null once saved. */
+  async renameAnswerSet(id: string, name: string): Promise<string | null> {
+    const problem = nameProblem(name, this.answerSets.filter((s) => s.id !== id).map((s) => s.name), 'answer set');
+    if (problem) return problem;
+    try {
+      const store = await this.store();
+      const record = await store.answerSet(id);
+      if (!record) return 'This answer set was deleted (in another tab?): reload the page.';
+      const renamed = { ...record, name: name.trim() };
+      await store.putAnswerSet(renamed);
+      this.answerSets = this.answerSets.map((s) => (s.id === id ? renamed : s));
+      return null;
+    } catch (e) {
+      return messageOf(e);
+    }
   }
 
   evalSet(id: string): EvalSetRecord | undefined {
@@ -367,14 +389,17 @@ export class EvalState {
     });
   }
 
-  /** ROUGE-L of a prediction file against a reference file, per item and by reference length. */
-  async runRouge(refs: File, preds: File, options: { name: string; stem: boolean; cjk: boolean }): Promise<void> {
+  /** ROUGE-L of predictions against references (each a file, a stored dataset or an answer set), per item and by reference length. */
+  async runRouge(refs: RougeSource, preds: RougeSource, options: { name: string; stem: boolean; cjk: boolean }): Promise<void> {
     await this.task('Scoring…', async (store) => {
-      const { references, items } = parseReferenceSet(await refs.text(), refs.name);
-      const byId = alignAnswers(items, parseAnswerSet(await preds.text(), preds.name), preds.name);
-      const report = rougeReport([...byId].map(([id, text]) => ({ id, text })), references, { stem: options.stem, cjk: options.cjk });
+      const datasets = (await this.services.stores()).datasets;
+      const stored = {
+        dataset: async (id: string) => ({ name: (await datasets.get(id)).name, rows: await datasets.rows(id) }),
+        answerSet: (id: string) => this.answerSet(id),
+      };
+      const { predictions, report } = await rougeOfSources(refs, preds, stored, { stem: options.stem, cjk: options.cjk });
       const run: RougeRunRecord = {
-        id: crypto.randomUUID(), name: options.name.trim() || stem(preds.name), createdAt: Date.now(),
+        id: crypto.randomUUID(), name: options.name.trim() || predictions, createdAt: Date.now(),
         stem: options.stem, cjk: options.cjk, report,
       };
       await store.putRougeRun(run);
