@@ -51,6 +51,17 @@ export function specializedPipeline(ctx: GpuContext, label: string, code: string
   return ctx.pipeline(`${label}_${key}`, sized);
 }
 
+/**
+ * Rows up to this wide (a multiple of 4) take the one-invocation-per-row kernels: 64 rows to a workgroup, vec4
+ * loads, no reduction tree and no barriers. A 64-wide row would leave most lanes of a workgroup per row idle.
+ */
+export const ROW_MAX_C = 256;
+
+/** Whether rows `width` wide take a one-invocation-per-row kernel. */
+export function isNarrowRow(width: number, max = ROW_MAX_C): boolean {
+  return width <= max && width % 4 === 0;
+}
+
 /** Lanes for a row `width` wide: its next power of two, from 32 (a warp) up to `max`. */
 export function rowLanes(width: number, max = 256): number {
   return Math.min(max, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(width, 1)))));

@@ -13,7 +13,8 @@ function makeTargets(seed: number, N: number, V: number): Int32Array {
 }
 
 describe('crossentropy', () => {
-  const shapes = [{ N: 1, V: 1 }, { N: 3, V: 257 }, { N: 7, V: 1000 }, { N: 5, V: 31 }];
+  // One invocation per row where V is a multiple of 4 up to ROW_MAX_V (1000, 4, 512 with 67 rows), else a workgroup per row.
+  const shapes = [{ N: 1, V: 1 }, { N: 3, V: 257 }, { N: 7, V: 1000 }, { N: 5, V: 31 }, { N: 3, V: 4 }, { N: 67, V: 512 }, { N: 3, V: 1028 }];
 
   test.each(shapes)('forward matches its CPU twin %o', async ({ N, V }) => {
     const ctx = await testContext();

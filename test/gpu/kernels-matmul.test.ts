@@ -9,13 +9,16 @@ const ctx = await testContext();
 
 const shapes = [
   { N: 1, C: 1, OC: 1 }, // tiled (C not a multiple of 4)
-  { N: 1, C: 4, OC: 1 }, // tiled (narrower than VECTOR_MIN_C)
+  { N: 1, C: 4, OC: 1 }, // narrow (C a multiple of 4 up to NARROW_MAX_C)
+  { N: 67, C: 172, OC: 130 }, // narrow, partial tiles both ways
+  { N: 8, C: 64, OC: 13 }, // narrow, a decode batch
   { N: 1, C: 256, OC: 3 }, // matrix-vector
   { N: 3, C: 33, OC: 65 },
   { N: 5, C: 260, OC: 65 }, // matrix-vector, a partial 16-chunk and a partial group of 8 columns
   { N: 8, C: 1028, OC: 9 }, // matrix-vector, more than one round of 32 chunks
   { N: 9, C: 17, OC: 130 }, // tiled, partial tiles
-  { N: 70, C: 100, OC: 67 },
+  { N: 70, C: 100, OC: 67 }, // narrow
+  { N: 70, C: 102, OC: 67 }, // tiled
 ];
 
 /** Runs the kernel on uploaded copies and reads `out` (N, OC) back. */
@@ -44,6 +47,8 @@ describe('matmul_forward', () => {
     { N: VECTOR_ROWS + 5, C: 300, OC: 41 },
     { N: 70, C: 1028, OC: 19 },
     { N: 5, C: 301, OC: 41 },
+    { N: 70, C: 172, OC: 41 }, // narrow for every N
+    { N: VECTOR_ROWS + 5, C: 256, OC: 41 }, // narrow here, matrix-vector alone
   ])('each row of a batch has the bits of that row alone %o', async ({ N, C, OC }) => {
     const rng = seeded(N + C);
     const inp = randn(rng, N * C), weight = randn(rng, OC * C), bias = randn(rng, OC);

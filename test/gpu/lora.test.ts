@@ -11,6 +11,10 @@ const shapes = [
   { N: 9, C: 300, R: 16, OC: 261, dropout: 0.1 },
   { N: 4, C: 23, R: 7, OC: 11, dropout: 0.5 },
   { N: 3, C: 41, R: 130, OC: 19, dropout: 0.1 }, // a rank past 128 takes the 256-lane shaders
+  // One invocation per row: C a multiple of 4, C and OC up to ROW_MAX_C, R up to 16.
+  { N: 67, C: 64, R: 8, OC: 172, dropout: 0.1 },
+  { N: 5, C: 172, R: 16, OC: 64, dropout: 0 },
+  { N: 3, C: 4, R: 1, OC: 1, dropout: 0.5 },
 ];
 
 describe('lora', () => {

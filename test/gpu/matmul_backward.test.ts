@@ -5,9 +5,13 @@ import { roundToF16, toF16 } from '../../src/model/f16';
 import { expectAllClose, randn, seeded } from '../util';
 import { testContext } from './harness';
 
-// Edges of 1, primes, and sizes just past the 64-wide tiles and the 16-deep reduction slices.
+// Edges of 1, primes, and sizes just past the 64-wide tiles and the 16-deep reduction slices; then the narrow
+// input pass (C and OC multiples of 4, OC up to NARROW_MAX_C), with partial tiles, and one OC just past it.
 const { shaderF16 } = await testContext();
-const shapes = [{ N: 1, C: 1, OC: 1 }, { N: 7, C: 33, OC: 65 }, { N: 67, C: 70, OC: 19 }, { N: 3, C: 129, OC: 17 }];
+const shapes = [
+  { N: 1, C: 1, OC: 1 }, { N: 7, C: 33, OC: 65 }, { N: 67, C: 70, OC: 19 }, { N: 3, C: 129, OC: 17 },
+  { N: 1, C: 4, OC: 4 }, { N: 67, C: 68, OC: 20 }, { N: 5, C: 172, OC: 256 }, { N: 9, C: 8, OC: 260 },
+];
 
 describe('matmul_backward', () => {
   test.each(shapes)('input pass accumulates like its CPU twin %o', async ({ N, C, OC }) => {

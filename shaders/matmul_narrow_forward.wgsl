@@ -1,0 +1,82 @@
+// matmul_narrow_forward: out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) for a narrow reduction (C a
+// multiple of 4, at most NARROW_MAX_C in the wrapper): each invocation computes a 4 x 4 output block straight
+// from storage with vec4 loads, with no workgroup staging and no barriers. At small C both operand rows of a
+// tile sit in cache anyway, so staging would only add copies and barriers (costly where the GPU is emulated).
+// Reduction order, shared with matmul_forward and matmul_vector_forward so that an output row has the same bits
+// whatever N and whichever kernel ran: C in chunks of 16 (the last one zero-padded), each chunk summed from 0
+// by fma in k order, the chunk sums added in chunk order, then the bias added. f32 accumulation; WT is the
+// weight type (the wrapper makes the f16 variant).
+// Reads inp, weight, bias (when hasBias); writes out (no accumulation).
+alias WT = f32;
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;   // (N, OC)
+@group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;   // (N, C/4)
+@group(0) @binding(2) var<storage, read> weight: array<vec4<WT>>; // (OC, C/4)
+@group(0) @binding(3) var<storage, read> bias: array<f32>;        // (OC), or a zero buffer when !hasBias
+struct Params { N: u32, C: u32, OC: u32, hasBias: u32 }
+@group(0) @binding(4) var<uniform> p: Params;
+
+const TILE = 64u;
+
+// Dispatch: (ceil(OC / 64), ceil(N / 64)) workgroups of 256.
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  // Invocation (tx, ty) owns rows ty + 16i and columns tx + 16j of the tile: neighbours write neighbouring columns.
+  let tx = tid % 16u;
+  let ty = tid / 16u;
+  let row0 = wid.y * TILE + ty;
+  let col0 = wid.x * TILE + tx;
+  if (row0 >= p.N || col0 >= p.OC) { return; }
+  let C4 = p.C / 4u;
+  // Out-of-range rows and columns read row 0 (always present) and are not written.
+  var rows: array<u32, 4>;
+  var cols: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    rows[i] = select(0u, row0 + 16u * i, row0 + 16u * i < p.N) * C4;
+    cols[i] = select(0u, col0 + 16u * i, col0 + 16u * i < p.OC) * C4;
+  }
+  var total: array<vec4<f32>, 4>; // total[i][j] for row i, column j
+  for (var k0 = 0u; k0 < C4; k0 += 4u) {
+    // This 16-wide chunk's sums, from 0 (explicitly: SwiftShader keeps a loop-scoped var's value across iterations).
+    var chunk = array<vec4<f32>, 4>();
+    for (var g = 0u; g < 4u; g++) {
+      let k4 = k0 + g;
+      var w0 = vec4(0.0);
+      var w1 = vec4(0.0);
+      var w2 = vec4(0.0);
+      var w3 = vec4(0.0);
+      if (k4 < C4) {
+        w0 = vec4<f32>(weight[cols[0] + k4]);
+        w1 = vec4<f32>(weight[cols[1] + k4]);
+        w2 = vec4<f32>(weight[cols[2] + k4]);
+        w3 = vec4<f32>(weight[cols[3] + k4]);
+      }
+      // Each k of the 4 in order: the weights of the 4 columns at k, against each row's input at k.
+      let wx = vec4(w0.x, w1.x, w2.x, w3.x);
+      let wy = vec4(w0.y, w1.y, w2.y, w3.y);
+      let wz = vec4(w0.z, w1.z, w2.z, w3.z);
+      let ww = vec4(w0.w, w1.w, w2.w, w3.w);
+      for (var i = 0u; i < 4u; i++) {
+        var a = vec4(0.0);
+        if (k4 < C4) { a = inp[rows[i] + k4]; }
+        var s = chunk[i];
+        s = fma(vec4(a.x), wx, s);
+        s = fma(vec4(a.y), wy, s);
+        s = fma(vec4(a.z), wz, s);
+        s = fma(vec4(a.w), ww, s);
+        chunk[i] = s;
+      }
+    }
+    for (var i = 0u; i < 4u; i++) { total[i] += chunk[i]; }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let n = row0 + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let o = col0 + 16u * j;
+      if (n < p.N && o < p.OC) {
+        var v = total[i][j];
+        if (p.hasBias == 1u) { v += bias[o]; }
+        out[n * p.OC + o] = v;
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+// rmsnorm_rows_backward: the input gradient of out = inp * rstd * weight, rstd = 1 / sqrt(mean(inp^2) + eps),
+//   dinp += rstd * (weight * dout) - inp * rstd^3 / C * sum(weight * dout * inp)
+// for narrow rows (C a multiple of 4, at most ROW_MAX_C in the wrapper): one invocation per row with vec4 loads
+// and no barriers, as rmsnorm_rows_forward. The weight is frozen (no dweight).
+// Reads dout, inp, weight; accumulates into dinp. Dispatch: grid2(ceil(N / 64)) workgroups of 64.
+@group(0) @binding(0) var<storage, read_write> dinp: array<vec4<f32>>; // (N, C/4)
+@group(0) @binding(1) var<storage, read> dout: array<vec4<f32>>;       // (N, C/4)
+@group(0) @binding(2) var<storage, read> inp: array<vec4<f32>>;        // (N, C/4)
+@group(0) @binding(3) var<storage, read> weight: array<vec4<f32>>;     // (C/4)
+struct Params { N: u32, C: u32, eps: f32 }
+@group(0) @binding(4) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * 64u + lid;
+  if (row >= p.N) { return; }
+  let C4 = p.C / 4u;
+  let base = row * C4;
+  var squares = vec4(0.0);
+  var dots = vec4(0.0);
+  for (var c = 0u; c < C4; c++) {
+    let x = inp[base + c];
+    squares = fma(x, x, squares);
+    dots = fma(weight[c] * dout[base + c], x, dots);
+  }
+  let rstd = inverseSqrt((squares.x + squares.y + squares.z + squares.w) / f32(p.C) + p.eps);
+  let k = rstd * rstd * rstd * (dots.x + dots.y + dots.z + dots.w) / f32(p.C);
+  for (var c = 0u; c < C4; c++) {
+    dinp[base + c] += rstd * weight[c] * dout[base + c] - inp[base + c] * k;
+  }
+}
