@@ -27,6 +27,7 @@ export async function run(argv: string[]): Promise<void> {
     const result = await runDpo(engine.modelOnGpu(), pairs, settings, {
       baseModel: path.basename(path.resolve(modelDir)),
       padId: engine.padId(),
+      ...engine.trainingMemory(),
       start,
       onEvent: (e) => process.stdout.write(`${JSON.stringify(trlLine(e))}\n`),
     });

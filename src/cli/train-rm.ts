@@ -25,6 +25,7 @@ export async function run(argv: string[]): Promise<void> {
     const result = await runReward(engine.modelOnGpu(), pairs, settings, {
       baseModel: path.basename(path.resolve(modelDir)),
       padId: engine.padId(),
+      ...engine.trainingMemory(),
       onEvent: (e) => {
         const line: Record<string, number> = { step: e.step, loss: e.loss ?? NaN, accuracy: e.accuracy ?? NaN, margin: e.margin ?? NaN, lr: e.lr };
         if (e.valAccuracy !== undefined) line.val_accuracy = e.valAccuracy;

@@ -1,7 +1,7 @@
 // `train-sft --model DIR --data FILE --out ADAPTER_DIR [--rank R] [--alpha A] [--dropout P] [--targets q_proj,...]
 // [--lr X] [--epochs E | --steps S] [--batch-size B] [--grad-accum G] [--max-len T] [--warmup-ratio W]
-// [--weight-decay D] [--seed S] [--train-on-inputs] [--val-fraction F]`: one JSON line per step on stdout,
-// the PEFT adapter in ADAPTER_DIR.
+// [--weight-decay D] [--seed S] [--train-on-inputs] [--val-fraction F] [--gradient-checkpointing auto|on|off]`: one
+// JSON line per step on stdout, the PEFT adapter in ADAPTER_DIR.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { examplesFromText } from '../train/examples';
@@ -28,6 +28,7 @@ export async function run(argv: string[]): Promise<void> {
     const result = await runSft(engine.modelOnGpu(), examples, settings, {
       baseModel: path.basename(path.resolve(modelDir)),
       padId: engine.padId(),
+      ...engine.trainingMemory(),
       onEvent: (e) => {
         const line: Record<string, number> = { step: e.step, loss: e.loss ?? NaN, lr: e.lr, tokens_per_s: e.tokensPerSecond ?? 0 };
         if (e.valLoss !== undefined) line.val_loss = e.valLoss;
