@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<void> {
     if (truncated) process.stderr.write(`${truncated} of ${pairs.length} pairs had a side longer than --max-len ${maxLen}; it was cut\n`);
     const run = { kind: 'dpo', info, dataPath, rows: pairs, truncated, settings, maxLen, trainOnInputs: false, dir: flags['run-dir'] } as const;
     const baseModel = path.basename(path.resolve(modelDir));
-    const result = await trainInSession(run, (hooks) => runDpo(engine.modelOnGpu(), pairs, settings, { baseModel, padId: engine.padId(), start, ...hooks }), (e) =>
+    const result = await trainInSession(run, (hooks) => runDpo(engine.modelOnGpu(), pairs, settings, { baseModel, padId: engine.padId(), ...engine.trainingMemory(), start, ...hooks }), (e) =>
       process.stdout.write(`${JSON.stringify(trlLine(e))}\n`),
     );
     await writeAdapterDir(outDir, exportPeftAdapter(result.adapter, info.config.architecture));

@@ -5,13 +5,14 @@ import path from 'node:path';
 import { loraTargets, type LoraTarget } from '../model/lora';
 import type { PeftFiles } from '../train/peft';
 import { defaultSftSettings, type SftSettings } from '../train/run';
+import { gradientCheckpointingModes, type GradientCheckpointing } from '../train/stepper';
 import { UsageError, numberFlag, type Flags } from './args';
 
 export const trainingFlags = {
   model: 'string', data: 'string', out: 'string', rank: 'string', alpha: 'string', dropout: 'string', targets: 'string',
   lr: 'string', epochs: 'string', steps: 'string', 'batch-size': 'string', 'grad-accum': 'string', 'max-len': 'string',
   'warmup-ratio': 'string', 'weight-decay': 'string', seed: 'string', 'val-fraction': 'string',
-  'run-dir': 'string', 'checkpoint-every': 'string',
+  'run-dir': 'string', 'checkpoint-every': 'string', 'gradient-checkpointing': 'string',
 } as const;
 
 /** The run's settings from the flags, `defaults` where a flag is absent. */
@@ -21,6 +22,10 @@ export function trainingSettings(flags: Flags<typeof trainingFlags>, defaults: S
   const unknown = targets.filter((t) => !loraTargets.includes(t));
   if (unknown.length) throw new UsageError(`unknown --targets ${unknown.join(', ')} (choose from ${loraTargets.join(', ')})`);
   if (flags.epochs !== undefined && flags.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
+  const checkpointing = (flags['gradient-checkpointing'] ?? d.gradientCheckpointing) as GradientCheckpointing;
+  if (!gradientCheckpointingModes.includes(checkpointing)) {
+    throw new UsageError(`--gradient-checkpointing must be ${gradientCheckpointingModes.join(', ')}, got ${checkpointing}`);
+  }
   return {
     ...d,
     rank: numberFlag(flags.rank, 'rank', d.rank),
@@ -37,6 +42,7 @@ export function trainingSettings(flags: Flags<typeof trainingFlags>, defaults: S
     seed: numberFlag(flags.seed, 'seed', d.seed),
     valFraction: numberFlag(flags['val-fraction'], 'val-fraction', d.valFraction),
     checkpointEvery: numberFlag(flags['checkpoint-every'], 'checkpoint-every', d.checkpointEvery),
+    gradientCheckpointing: checkpointing,
   };
 }
 

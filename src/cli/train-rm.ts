@@ -26,7 +26,7 @@ export async function run(argv: string[]): Promise<void> {
     if (truncated) process.stderr.write(`${truncated} of ${pairs.length} pairs had a side longer than --max-len ${maxLen}; it was cut\n`);
     const run = { kind: 'reward', info, dataPath, rows: pairs, truncated, settings, maxLen, trainOnInputs: false, dir: flags['run-dir'] } as const;
     const baseModel = path.basename(path.resolve(modelDir));
-    const result = await trainInSession(run, (hooks) => runReward(engine.modelOnGpu(), pairs, settings, { baseModel, padId: engine.padId(), ...hooks }), (e) => {
+    const result = await trainInSession(run, (hooks) => runReward(engine.modelOnGpu(), pairs, settings, { baseModel, padId: engine.padId(), ...engine.trainingMemory(), ...hooks }), (e) => {
       const line: Record<string, number> = { step: e.step, loss: e.loss ?? NaN, accuracy: e.accuracy ?? NaN, margin: e.margin ?? NaN, lr: e.lr };
       if (e.valAccuracy !== undefined) line.val_accuracy = e.valAccuracy;
       if (e.valLoss !== undefined) line.val_loss = e.valLoss;

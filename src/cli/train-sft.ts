@@ -1,8 +1,9 @@
 // `train-sft --model DIR --data FILE --out ADAPTER_DIR [--rank R] [--alpha A] [--dropout P] [--targets q_proj,...]
 // [--lr X] [--epochs E | --steps S] [--batch-size B] [--grad-accum G] [--max-len T] [--warmup-ratio W]
-// [--weight-decay D] [--seed S] [--train-on-inputs] [--val-fraction F] [--run-dir DIR [--checkpoint-every N]]`:
-// one JSON line per step on stdout, the PEFT adapter in ADAPTER_DIR. With --run-dir the run and its checkpoints
-// are kept there, and the same command run again resumes from the last checkpoint.
+// [--weight-decay D] [--seed S] [--train-on-inputs] [--val-fraction F] [--gradient-checkpointing auto|on|off]
+// [--run-dir DIR [--checkpoint-every N]]`: one JSON line per step on stdout, the PEFT adapter in ADAPTER_DIR.
+// With --run-dir the run and its checkpoints are kept there, and the same command run again resumes from the
+// last checkpoint.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { examplesFromText } from '../train/examples';
@@ -31,7 +32,7 @@ export async function run(argv: string[]): Promise<void> {
     const trainOnInputs = Boolean(flags['train-on-inputs']);
     const run = { kind: 'sft', info, dataPath, rows: examples, truncated, settings, maxLen, trainOnInputs, dir: flags['run-dir'] } as const;
     const baseModel = path.basename(path.resolve(modelDir));
-    const result = await trainInSession(run, (hooks) => runSft(engine.modelOnGpu(), examples, settings, { baseModel, padId: engine.padId(), ...hooks }), (e) => {
+    const result = await trainInSession(run, (hooks) => runSft(engine.modelOnGpu(), examples, settings, { baseModel, padId: engine.padId(), ...engine.trainingMemory(), ...hooks }), (e) => {
       const line: Record<string, number> = { step: e.step, loss: e.loss ?? NaN, lr: e.lr, tokens_per_s: e.tokensPerSecond ?? 0 };
       if (e.valLoss !== undefined) line.val_loss = e.valLoss;
       process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -36,9 +36,9 @@ interface RunRecipe {
 export const DATA_BASENAME = 'train';
 
 /**
- * Every setting of a run and the Axolotl key that carries it (null: the data file carries it). Steps, eval and
- * checkpoint intervals are written only when set (0 is "off" in the studio). The unit test walks a run's settings
- * through this table, so a setting added to the run without an entry here fails it.
+ * Every setting of a run and the Axolotl key that carries it (null: the data file carries it, or no key applies).
+ * Steps, eval and checkpoint intervals are written only when set (0 is "off" in the studio). The unit test walks a
+ * run's settings through this table, so a setting added to the run without an entry here fails it.
  */
 export const AXOLOTL_KEYS: Record<keyof RewardSettings | 'maxLen' | 'trainOnInputs', string | null> = {
   rank: 'lora_r',
@@ -65,6 +65,8 @@ export const AXOLOTL_KEYS: Record<keyof RewardSettings | 'maxLen' | 'trainOnInpu
   trainOnInputs: 'train_on_inputs',
   /** Carried by the data: its pairs have a "margin" column (the score gap) exactly when the run used margins. */
   margin: null,
+  /** How the studio fit the run into its own GPU's memory; a cluster's GPUs decide their own. */
+  gradientCheckpointing: null,
 };
 
 /** Settings whose 0 means "off" in the studio: their key is written only when set. */

@@ -125,6 +125,8 @@ export interface MemoryReport {
   byGroup: Partial<Record<MemoryGroup, number>>;
   /** What the engine may use on this GPU. */
   budgetBytes: number;
+  /** Whether the run recomputes activations in backward, and its activation bytes with and without doing so. */
+  gradientCheckpointing: { on: boolean; activationBytesWith: number; activationBytesWithout: number };
 }
 
 export interface RewardTrainRequest {

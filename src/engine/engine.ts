@@ -18,6 +18,7 @@ import { checkWeightsMatchConfig, destroyWeights, expectedTensors, uploadWeights
 import { alpacaExample, chatExample, type InstructionRow } from '../train/data';
 import { exportMergedSafetensors, exportPeftAdapter, importPeftAdapter, mergeAdapter, type PeftFiles } from '../train/peft';
 import { planDpo, planReward, planSft, runDpo, runReward, runSft, type Checkpoint, type RunOptions, type SftResult, type TrainEvent } from '../train/run';
+import type { TrainingPlan } from '../train/stepper';
 import { alpacaPrompt } from '../tokenizer/templates';
 import { loadTokenizer, tokenTexts, type TextTokenizer } from '../tokenizer/tokenizer';
 import {
@@ -189,13 +190,13 @@ export class Engine implements EngineApi {
   async planTraining(request: TrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
     const { examples } = requestExamples(() => this.requireTokenizer(model), request);
-    return this.report(model, planSft(model.config, examples, request.settings, this.padId()));
+    return this.report(model, planSft(model.config, examples, request.settings, this.padId(), this.fits(model)));
   }
 
   async planRewardTraining(request: RewardTrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
     const { pairs } = requestPairs(() => this.requireTokenizer(model), request.data, request.maxLen, request.settings.margin);
-    return this.report(model, planReward(model.config, pairs, request.settings, this.padId()));
+    return this.report(model, planReward(model.config, pairs, request.settings, this.padId(), this.fits(model)));
   }
 
   async trainSft(request: TrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
@@ -217,7 +218,7 @@ export class Engine implements EngineApi {
   async planDpoTraining(request: DpoTrainRequest): Promise<MemoryReport> {
     const model = this.loaded();
     const { pairs } = requestPairs(() => this.requireTokenizer(model), request.data, request.maxLen, false);
-    return this.report(model, planDpo(model.config, pairs, request.settings, this.padId(), request.start));
+    return this.report(model, planDpo(model.config, pairs, request.settings, this.padId(), request.start, this.fits(model)));
   }
 
   async trainDpo(request: DpoTrainRequest, onEvent?: (event: TrainEvent) => void, onCheckpoint?: (checkpoint: Checkpoint) => void): Promise<TrainResult> {
@@ -277,7 +278,7 @@ export class Engine implements EngineApi {
           await onCheckpoint?.(checkpoint);
         },
         shouldPause: () => this.pauseRequested,
-        checkMemory: (plan) => this.checkRun(model, plan, 'this training run', 'lower the batch size, max length or rank'),
+        ...this.trainingMemory(),
         checkDevice: () => {
           if (this.lost) throw this.lost.error;
         },
@@ -407,10 +408,32 @@ export class Engine implements EngineApi {
     this.disposing = false;
   }
 
-  /** A run's plan on top of what the model holds, as the UI shows it. */
-  private report(model: LoadedModel, run: MemoryPlan): MemoryReport {
-    const plan = this.heldPlan(model, run);
-    return { totalBytes: plan.totalBytes, byGroup: plan.byGroup(), budgetBytes: model.limits.memoryBudget };
+  /** A training run's memory check against what the loaded model holds, and the 'auto' checkpointing decision. */
+  trainingMemory(): Pick<RunOptions, 'checkMemory' | 'fitsMemory'> {
+    const model = this.loaded();
+    return {
+      checkMemory: (plan, recompute) => {
+        const advice = `lower the batch size, max length or rank${recompute ? '' : ', or turn gradient checkpointing on'}`;
+        this.checkRun(model, plan, 'this training run', advice);
+      },
+      fitsMemory: this.fits(model),
+    };
+  }
+
+  /** A training run's plan on top of what the model holds, as the UI shows it. */
+  private report(model: LoadedModel, run: TrainingPlan): MemoryReport {
+    const plan = this.heldPlan(model, run.plan);
+    return {
+      totalBytes: plan.totalBytes,
+      byGroup: plan.byGroup(),
+      budgetBytes: model.limits.memoryBudget,
+      gradientCheckpointing: { on: run.recompute, activationBytesWith: run.activationBytes.recomputed, activationBytesWithout: run.activationBytes.kept },
+    };
+  }
+
+  /** Whether a run's plan fits on top of what the model holds. */
+  private fits(model: LoadedModel): (run: MemoryPlan) => boolean {
+    return (run) => this.heldPlan(model, run).fits(model.limits);
   }
 
   private requestPrompts(model: LoadedModel, request: GenerateRequest): number[][] {

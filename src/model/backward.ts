@@ -1,6 +1,7 @@
 // The backward pass of forward.ts, mirrored line by line from the head back to the embedding: the gradient of
 // the final hidden states (from a head) flows through every layer into the LoRA gradients (dA, dB accumulate).
-// The frozen weights get no gradient. Scratch gradients are zeroed here before each accumulation.
+// The frozen weights get no gradient. Scratch gradients are zeroed here before each accumulation. With gradient
+// checkpointing (acts.recompute) each layer's activations are first recomputed from the input it kept.
 // Dimension letters as in forward.ts.
 import type { GpuWeight } from '../gpu/context';
 import { attentionBackward } from '../kernels/attention_backward';
@@ -11,7 +12,7 @@ import { ropeBackward } from '../kernels/rope_backward';
 import { scatterRows } from '../kernels/scatter';
 import { swigluBackward } from '../kernels/swiglu_backward';
 import type { ModelConfig } from './config';
-import { moduleSeed, type Activations, type Dropout, type ModelOnGpu, type PassInputs } from './forward';
+import { layerForward, moduleSeed, selfCache, type Activations, type Dropout, type ModelOnGpu, type PassInputs } from './forward';
 import type { GpuLora, LoraTarget } from './lora';
 import type { Make } from './memory';
 
@@ -82,6 +83,8 @@ export function backward(model: ModelOnGpu, lora: GpuLora, acts: Activations, gr
     rmsnormBackward(ctx, d.dx, d.dhidden, acts.xOut, weights.finalNorm, M, C, eps);
   }
   for (let l = config.numLayers - 1; l >= 0; l--) {
+    // The shared buffers still hold the last layer's activations from the forward pass.
+    if (acts.recompute && l < config.numLayers - 1) layerForward(model, lora, acts, selfCache(acts, B, T), inp, dropout, l, null);
     const s = acts.layers[l];
     const w = weights.layers[l];
     // x_next = xMid + down(silu(gate(xn2)) * up(xn2)), xn2 = norm(xMid); dx holds d x_next.

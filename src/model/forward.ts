@@ -1,6 +1,7 @@
 // The Llama forward pass over kernel wrappers, read top to bottom like the PyTorch module it mirrors. It is the
 // ONE layer walk: inference (KV cache, activations shared by every layer) and training (each layer's activations
-// kept for backward.ts) call the same function and differ only in the buffers they hand it.
+// kept for backward.ts, or only each layer's input when backward recomputes the rest) call the same function and
+// differ only in the buffers they hand it.
 // Dimension letters: B batch rows, T new tokens per row, N = B*T, S KV-cache slots per row, C hidden, H MLP hidden,
 // NH query heads, NKV key/value heads, HS head dim, M head rows, R LoRA rank, L layers.
 import type { GpuContext, GpuWeight } from '../gpu/context';
@@ -52,6 +53,11 @@ export interface Activations<Buf = GPUBuffer> {
   N: number; // token rows planned
   M: number; // head rows planned
   layers: LayerActivations<Buf>[]; // (L)
+  /**
+   * Gradient checkpointing: the layers keep only their own xIn and share every other buffer, so backward.ts
+   * recomputes each layer's activations from its input before backpropagating through it.
+   */
+  recompute: boolean;
   proj: Buf; // (N, C) o_proj / down_proj output before its residual add
   xOut: Buf; // (N, C) stream after the last layer
   headIn: Buf; // (M, C) xOut at the head rows
@@ -60,7 +66,8 @@ export interface Activations<Buf = GPUBuffer> {
 
 /**
  * Activations for N token rows and M head rows. `training` keeps every layer's activations (and LoRA
- * intermediates of `lora`'s modules); inference gives all layers one set, with one LoRA intermediate of rank R.
+ * intermediates of `lora`'s modules), or with `recompute` only every layer's input and one set for the rest;
+ * inference gives all layers one set, with one LoRA intermediate of rank R.
  */
 export function layoutActivations<Buf>(
   make: Make<Buf>,
@@ -69,11 +76,12 @@ export function layoutActivations<Buf>(
   M: number,
   lora: { rank: number; targets: readonly LoraTarget[] } | null,
   training: boolean,
+  recompute = false,
 ): Activations<Buf> {
   const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS } = config;
   const f32 = (label: string, width: number, rows = N) => make('activations', label, rows * width * 4);
-  const layer = (l: number, stream: Buf | null): LayerActivations<Buf> => {
-    const xIn = stream ?? f32(`x ${l}`, C);
+  const layer = (l: number | 'shared', stream: Buf | null): LayerActivations<Buf> => {
+    const xIn = stream ?? f32(`x ${l === 'shared' ? 0 : l}`, C);
     const xn1 = f32(`xn1 ${l}`, C);
     const u = new Map<LoraTarget, Buf>();
     if (lora) {
@@ -95,17 +103,22 @@ export function layoutActivations<Buf>(
       u,
     };
   };
+  const L = config.numLayers;
   let layers: LayerActivations<Buf>[];
   let xOut: Buf;
-  if (training) {
-    layers = Array.from({ length: config.numLayers }, (_, l) => layer(l, null));
+  if (training && recompute) {
+    const shared = layer('shared', null);
+    layers = Array.from({ length: L }, (_, l) => (l === 0 ? shared : { ...shared, xIn: f32(`x ${l}`, C) }));
+    xOut = f32('x out', C);
+  } else if (training) {
+    layers = Array.from({ length: L }, (_, l) => layer(l, null));
     xOut = f32('x out', C);
   } else {
     xOut = f32('x', C);
     const shared = layer(0, xOut);
-    layers = Array.from({ length: config.numLayers }, () => shared);
+    layers = Array.from({ length: L }, () => shared);
   }
-  return { N, M, layers, xOut, proj: f32('proj', C), headIn: f32('head in', C, M), hidden: f32('hidden', C, M) };
+  return { N, M, layers, recompute: training && recompute, xOut, proj: f32('proj', C), headIn: f32('head in', C, M), hidden: f32('hidden', C, M) };
 }
 
 export function layoutKvCache<Buf>(make: Make<Buf>, config: ModelConfig, B: number, S: number, label = 'kv'): KvCache<Buf> {
@@ -154,56 +167,71 @@ export interface Dropout {
  */
 export function forward(model: ModelOnGpu, lora: GpuLora | null, acts: Activations, cache: KvCache, inp: PassInputs, dropout: Dropout | null = null): void {
   const { ctx, config, weights } = model;
-  const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
+  const { hiddenSize: C, rmsNormEps: eps } = config;
   const { B, T, start, M } = inp;
   const N = B * T;
-  const KV = NKV * HS;
   if (N > acts.N || M > acts.M) throw new Error(`a pass over ${N} tokens and ${M} head rows exceeds the ${acts.N} and ${acts.M} planned`);
   if (B > cache.B || start + T > cache.S) throw new Error(`KV cache (${cache.B} x ${cache.S}) cannot hold ${B} x ${start + T}`);
-  // out = inp @ W^T + b, plus scale * (dropout(inp) @ A^T) @ B^T where an adapter targets this projection.
-  const project = (out: GPUBuffer, x: GPUBuffer, weight: GpuWeight, bias: GPUBuffer | null, l: number, target: LoraTarget, inF: number, outF: number) => {
-    matmulForward(ctx, out, x, weight, bias, N, inF, outF);
-    const m = lora?.get(l, target);
-    if (!m) return;
-    const u = acts.layers[l].u.get(target);
-    if (!u) throw new Error(`no LoRA intermediate planned for layer ${l} ${target}`);
-    loraForward(ctx, out, u, x, m.A, m.B, lora!.scale, N, inF, lora!.adapter.rank, outF, dropout?.p ?? 0, dropout ? moduleSeed(dropout.seed, l, target) : 0);
-  };
 
   embeddingForward(ctx, acts.layers[0].xIn, inp.ids, weights.embed, N, C); // x = embed_tokens(input_ids)
-  weights.layers.forEach((w, l) => {
-    const s = acts.layers[l];
-    const next = l + 1 < config.numLayers ? acts.layers[l + 1].xIn : acts.xOut;
-    // h = x + self_attn(input_layernorm(x))
-    rmsnormForward(ctx, s.xn1, s.xIn, w.inputNorm, N, C, eps);
-    project(s.q, s.xn1, w.q, w.qBias, l, 'q_proj', C, NH * HS);
-    project(s.k, s.xn1, w.k, w.kBias, l, 'k_proj', C, KV);
-    project(s.v, s.xn1, w.v, w.vBias, l, 'v_proj', C, KV);
-    ropeForward(ctx, s.q, inp.positions, N, NH, HS, config.ropeTheta);
-    ropeForward(ctx, s.k, inp.positions, N, NKV, HS, config.ropeTheta);
-    if (cache.k[l] !== s.k) {
-      // The new keys and values of row b go to cache slots [start, start+T).
-      for (let b = 0; b < B; b++) {
-        ctx.copy(s.k, b * T * KV * 4, cache.k[l], (b * cache.S + start) * KV * 4, T * KV * 4);
-        ctx.copy(s.v, b * T * KV * 4, cache.v[l], (b * cache.S + start) * KV * 4, T * KV * 4);
-      }
-    }
-    attentionForward(ctx, s.att, s.q, cache.k[l], cache.v[l], inp.validFrom, B, T, NH, NKV, HS, cache.S, start);
-    project(acts.proj, s.att, w.o, null, l, 'o_proj', NH * HS, C);
-    addResidual(ctx, s.xMid, s.xIn, acts.proj, N * C);
-    // x = h + mlp(post_attention_layernorm(h)), mlp = down_proj(silu(gate_proj(x)) * up_proj(x))
-    rmsnormForward(ctx, s.xn2, s.xMid, w.postNorm, N, C, eps);
-    project(s.gate, s.xn2, w.gate, null, l, 'gate_proj', C, H);
-    project(s.up, s.xn2, w.up, null, l, 'up_proj', C, H);
-    swigluForward(ctx, s.mlp, s.gate, s.up, N, H);
-    project(acts.proj, s.mlp, w.down, null, l, 'down_proj', H, C);
-    addResidual(ctx, next, s.xMid, acts.proj, N * C);
-  });
+  for (let l = 0; l < config.numLayers; l++) {
+    layerForward(model, lora, acts, cache, inp, dropout, l, l + 1 < config.numLayers ? acts.layers[l + 1].xIn : acts.xOut);
+  }
   // The head reads only its rows (the trained positions, each sequence's last token...): gathering rows is what
   // the embedding kernel does.
   const headIn = inp.headRows ? acts.headIn : acts.xOut;
   if (inp.headRows) embeddingForward(ctx, acts.headIn, inp.headRows, { buffer: acts.xOut, dtype: 'f32' }, M, C);
   rmsnormForward(ctx, acts.hidden, headIn, weights.finalNorm, M, C, eps); // norm(x)
+}
+
+/**
+ * Decoder layer l over acts.layers[l].xIn: writes the layer's activations, and the stream it passes on into
+ * `next`. With `next` null (backward's recomputation) it writes only what backward reads.
+ */
+export function layerForward(model: ModelOnGpu, lora: GpuLora | null, acts: Activations, cache: KvCache, inp: PassInputs, dropout: Dropout | null, l: number, next: GPUBuffer | null): void {
+  const { ctx, config } = model;
+  const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
+  const { B, T, start } = inp;
+  const N = B * T;
+  const KV = NKV * HS;
+  const w = model.weights.layers[l];
+  const s = acts.layers[l];
+  // out = inp @ W^T + b, plus scale * (dropout(inp) @ A^T) @ B^T where an adapter targets this projection.
+  const project = (out: GPUBuffer, x: GPUBuffer, weight: GpuWeight, bias: GPUBuffer | null, target: LoraTarget, inF: number, outF: number) => {
+    matmulForward(ctx, out, x, weight, bias, N, inF, outF);
+    const m = lora?.get(l, target);
+    if (!m) return;
+    const u = s.u.get(target);
+    if (!u) throw new Error(`no LoRA intermediate planned for layer ${l} ${target}`);
+    loraForward(ctx, out, u, x, m.A, m.B, lora!.scale, N, inF, lora!.adapter.rank, outF, dropout?.p ?? 0, dropout ? moduleSeed(dropout.seed, l, target) : 0);
+  };
+
+  // h = x + self_attn(input_layernorm(x))
+  rmsnormForward(ctx, s.xn1, s.xIn, w.inputNorm, N, C, eps);
+  project(s.q, s.xn1, w.q, w.qBias, 'q_proj', C, NH * HS);
+  project(s.k, s.xn1, w.k, w.kBias, 'k_proj', C, KV);
+  project(s.v, s.xn1, w.v, w.vBias, 'v_proj', C, KV);
+  ropeForward(ctx, s.q, inp.positions, N, NH, HS, config.ropeTheta);
+  ropeForward(ctx, s.k, inp.positions, N, NKV, HS, config.ropeTheta);
+  if (cache.k[l] !== s.k) {
+    // The new keys and values of row b go to cache slots [start, start+T).
+    for (let b = 0; b < B; b++) {
+      ctx.copy(s.k, b * T * KV * 4, cache.k[l], (b * cache.S + start) * KV * 4, T * KV * 4);
+      ctx.copy(s.v, b * T * KV * 4, cache.v[l], (b * cache.S + start) * KV * 4, T * KV * 4);
+    }
+  }
+  attentionForward(ctx, s.att, s.q, cache.k[l], cache.v[l], inp.validFrom, B, T, NH, NKV, HS, cache.S, start);
+  project(acts.proj, s.att, w.o, null, 'o_proj', NH * HS, C);
+  addResidual(ctx, s.xMid, s.xIn, acts.proj, N * C);
+  // x = h + mlp(post_attention_layernorm(h)), mlp = down_proj(silu(gate_proj(x)) * up_proj(x))
+  rmsnormForward(ctx, s.xn2, s.xMid, w.postNorm, N, C, eps);
+  project(s.gate, s.xn2, w.gate, null, 'gate_proj', C, H);
+  project(s.up, s.xn2, w.up, null, 'up_proj', C, H);
+  swigluForward(ctx, s.mlp, s.gate, s.up, N, H);
+  // Backward reads nothing of down_proj's output, only its LoRA intermediate.
+  if (!next && !lora?.get(l, 'down_proj')) return;
+  project(acts.proj, s.mlp, w.down, null, 'down_proj', H, C);
+  if (next) addResidual(ctx, next, s.xMid, acts.proj, N * C);
 }
 
 /** out = x + delta; in place when out is x (inference), else x is copied first (training keeps x). */

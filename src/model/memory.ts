@@ -82,11 +82,21 @@ export class MemoryPlan {
   /** Throws GpuMemoryError when one buffer exceeds a binding limit or the total exceeds the budget. */
   check(limits: GpuMemoryLimits, what: string, advice: string): void {
     const perBuffer = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
-    const largest = this.buffers.reduce<PlannedBuffer | null>((a, b) => (a && a.bytes >= b.bytes ? a : b), null);
+    const largest = this.largest();
     if (largest && largest.bytes > perBuffer) {
       throw new GpuMemoryError(largest.bytes, perBuffer, `${what}: its buffer "${largest.label}"`, advice);
     }
     if (this.totalBytes > limits.memoryBudget) throw new GpuMemoryError(this.totalBytes, limits.memoryBudget, what, advice);
+  }
+
+  /** Whether check() would pass. */
+  fits(limits: GpuMemoryLimits): boolean {
+    const perBuffer = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+    return (this.largest()?.bytes ?? 0) <= perBuffer && this.totalBytes <= limits.memoryBudget;
+  }
+
+  private largest(): PlannedBuffer | null {
+    return this.buffers.reduce<PlannedBuffer | null>((a, b) => (a && a.bytes >= b.bytes ? a : b), null);
   }
 }
 

@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../model/config';
 import type { ModelOnGpu } from '../model/forward';
 import { GpuLora, type LoraAdapter, type LoraSettings, type OptimizerState } from '../model/lora';
-import { MemoryPlan, type Make } from '../model/memory';
+import type { Make, MemoryPlan } from '../model/memory';
 import { IGNORE_INDEX, type Batch, type TrainExample, makeBatches, splitExamples } from './data';
 import { dpoShape, dpoStepper, indexPairs, layoutDpoHead, makeDpoBatches, readReference, type DpoBatch, type DpoExample, type DpoShape } from './dpo';
 import { initAdapter, initScore } from './init';
@@ -12,7 +12,7 @@ import { makePairBatches, type PairBatch, type PairExample } from './pairs';
 import { layoutRewardHead, pairShape, rewardStepper } from './reward';
 import { learningRate } from './schedule';
 import { layoutSftHead, sftShape, sftStepper } from './sft';
-import { planTraining, type StepBatch, type StepMetrics, type StepShape, type Stepper } from './stepper';
+import { planTrainingRun, type GradientCheckpointing, type StepBatch, type StepMetrics, type StepShape, type Stepper, type TrainingPlan } from './stepper';
 
 export interface SftSettings extends LoraSettings {
   lr: number;
@@ -36,6 +36,8 @@ export interface SftSettings extends LoraSettings {
   evalEvery: number;
   /** Checkpoint every this many steps (0 = only on pause and at the end). */
   checkpointEvery: number;
+  /** Recompute each layer's activations in backward instead of keeping them ('auto': when the run would not fit). */
+  gradientCheckpointing: GradientCheckpointing;
 }
 
 
@@ -60,6 +62,7 @@ export const defaultSftSettings: SftSettings = {
   logEvery: 1,
   evalEvery: 0,
   checkpointEvery: 0,
+  gradientCheckpointing: 'auto',
 };
 
 /** A reward model run's settings: SFT's, plus whether pairs keep their score gap as a margin. */
@@ -121,8 +124,10 @@ export interface RunOptions {
   /** Polled between steps; when true the run checkpoints and returns 'paused'. */
   shouldPause?: () => boolean;
   resume?: Checkpoint;
-  /** Sees the run's memory plan before anything is allocated, and throws to refuse it. */
-  checkMemory?: (plan: MemoryPlan) => void;
+  /** Sees the run's memory plan (and whether it recomputes activations) before anything is allocated; throws to refuse it. */
+  checkMemory?: (plan: MemoryPlan, recompute: boolean) => void;
+  /** Whether a plan fits the GPU: decides gradient checkpointing 'auto' (without it, a run keeps its activations). */
+  fitsMemory?: (plan: MemoryPlan) => boolean;
   /** Throws when the GPU is gone; called before each step (a lost device's submits fail silently). */
   checkDevice?: () => void;
 }
@@ -214,27 +219,30 @@ export function sftBatches(examples: TrainExample[], settings: SftSettings, padI
   return runBatches(sftKind, examples, settings, padId);
 }
 
-function planShape<TExample, TBatch extends StepBatch, TShape extends StepShape>(kind: RunKind<TExample, TBatch, TShape>, config: ModelConfig, settings: SftSettings, shape: TShape): MemoryPlan {
-  const plan = new MemoryPlan();
-  planTraining(plan, config, settings, shape, (make) => kind.layoutHead(make, config, shape));
-  return plan;
+/** `fits` decides gradient checkpointing 'auto'; without it the run is taken to fit. */
+type Fits = (plan: MemoryPlan) => boolean;
+
+function planShape<TExample, TBatch extends StepBatch, TShape extends StepShape>(kind: RunKind<TExample, TBatch, TShape>, config: ModelConfig, settings: SftSettings, shape: TShape, fits: Fits = () => true): TrainingPlan {
+  // Runs stored before the setting existed have none: they get the default.
+  const checkpointing = settings.gradientCheckpointing ?? defaultSftSettings.gradientCheckpointing;
+  return planTrainingRun(config, settings, shape, (make) => kind.layoutHead(make, config, shape), checkpointing, fits);
 }
 
 /** The GPU memory of an SFT run over `examples` beyond the model's weights. */
-export function planSft(config: ModelConfig, examples: TrainExample[], settings: SftSettings, padId: number): MemoryPlan {
-  return planShape(sftKind, config, settings, runBatches(sftKind, examples, settings, padId).shape);
+export function planSft(config: ModelConfig, examples: TrainExample[], settings: SftSettings, padId: number, fits?: Fits): TrainingPlan {
+  return planShape(sftKind, config, settings, runBatches(sftKind, examples, settings, padId).shape, fits);
 }
 
 /** The GPU memory of a reward model run over `pairs` beyond the model's weights. */
-export function planReward(config: ModelConfig, pairs: PairExample[], settings: RewardSettings, padId: number): MemoryPlan {
-  return planShape(rewardKind, config, settings, runBatches(rewardKind, pairs, settings, padId).shape);
+export function planReward(config: ModelConfig, pairs: PairExample[], settings: RewardSettings, padId: number, fits?: Fits): TrainingPlan {
+  return planShape(rewardKind, config, settings, runBatches(rewardKind, pairs, settings, padId).shape, fits);
 }
 
 /** The GPU memory of a DPO run over `pairs` beyond the model's weights; `start` sets the adapter's shape. */
-export function planDpo(config: ModelConfig, pairs: PairExample[], settings: DpoSettings, padId: number, start?: LoraAdapter): MemoryPlan {
+export function planDpo(config: ModelConfig, pairs: PairExample[], settings: DpoSettings, padId: number, start?: LoraAdapter, fits?: Fits): TrainingPlan {
   const run = dpoRun(pairs, settings, start);
   const kind = dpoKind(run.settings, start, new Float32Array(0));
-  return planShape(kind, config, run.settings, runBatches(kind, run.examples, run.settings, padId).shape);
+  return planShape(kind, config, run.settings, runBatches(kind, run.examples, run.settings, padId).shape, fits);
 }
 
 export function runSft(model: ModelOnGpu, examples: TrainExample[], settings: SftSettings, options: RunOptions): Promise<SftResult> {
@@ -278,11 +286,12 @@ async function runTraining<TExample, TBatch extends StepBatch, TShape extends St
   options: RunOptions,
 ): Promise<SftResult> {
   const { totalSteps, epochBatches, valBatches, perEpoch, shape } = runBatches(kind, examples, settings, options.padId);
-  options.checkMemory?.(planShape(kind, model.config, settings, shape));
+  const planned = planShape(kind, model.config, settings, shape, options.fitsMemory);
+  options.checkMemory?.(planned.plan, planned.recompute);
 
   const adapter = options.resume?.adapter ?? kind.init(model.config, settings, options.baseModel, settings.seed);
   const lora = GpuLora.upload(model.ctx, adapter, options.resume?.optimizer);
-  const stepper = kind.stepper(model, lora, shape);
+  const stepper = kind.stepper(model, lora, { ...shape, recompute: planned.recompute });
   const optimizer = { beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps, weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm };
   const checkpoint = async (step: number) => {
     if (options.onCheckpoint) await options.onCheckpoint({ step, adapter: await lora.download(), optimizer: await lora.downloadOptimizer(), ...kind.saved?.() });

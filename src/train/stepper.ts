@@ -1,14 +1,15 @@
 // The ONE training stepper: the model's forward walk with saved activations, a head (cross-entropy for SFT, a
 // pairwise loss over rewards for a reward model), backward through every layer into the LoRA gradients (and a
 // reward model's score), global-norm clipping and AdamW, all recorded into ONE submit. Nothing is read
-// back inside a step except, when asked, the head's loss terms.
+// back inside a step except, when asked, the head's loss terms. With gradient checkpointing the forward walk keeps
+// only each layer's input and backward recomputes the rest, layer by layer, in the same submit.
 // Dimension letters: G micro-batches per step, N = B*T tokens of a micro-batch, M head rows, R LoRA rank.
 import { adamwStep, globalNormSquared } from '../kernels/adamw';
 import { backward, layoutGradients, type Gradients } from '../model/backward';
 import type { ModelConfig } from '../model/config';
 import { forward, layoutActivations, selfCache, type Activations, type Dropout, type ModelOnGpu, type PassInputs } from '../model/forward';
 import type { GpuLora, LoraSettings } from '../model/lora';
-import { allocator, planLora, planner, type Make, type MemoryPlan } from '../model/memory';
+import { allocator, MemoryPlan, planLora, planner, type Make } from '../model/memory';
 
 export interface OptimizerSettings {
   beta1: number;
@@ -38,6 +39,23 @@ export interface StepShape {
   N: number; // tokens of a micro-batch
   M: number; // head rows of a micro-batch
   G: number; // micro-batches per step
+  /** Gradient checkpointing: keep each layer's input only and recompute its activations in backward (absent: off). */
+  recompute?: boolean;
+}
+
+/**
+ * Gradient checkpointing as a run asks for it: 'on' always recomputes, 'off' keeps every layer's activations, 'auto'
+ * recomputes only when the run would not fit in GPU memory otherwise.
+ */
+export type GradientCheckpointing = 'auto' | 'on' | 'off';
+
+export const gradientCheckpointingModes: readonly GradientCheckpointing[] = ['auto', 'on', 'off'];
+
+/** A training run's memory plan, whether it recomputes activations, and its activation bytes either way. */
+export interface TrainingPlan {
+  plan: MemoryPlan;
+  recompute: boolean;
+  activationBytes: { recomputed: number; kept: number };
 }
 
 export interface TrainingHead<TBatch extends StepBatch> {
@@ -72,7 +90,7 @@ interface StepperBuffers<Buf> {
 function layoutStepper<Buf>(make: Make<Buf>, config: ModelConfig, lora: Pick<LoraSettings, 'rank' | 'targets'>, shape: StepShape): StepperBuffers<Buf> {
   const { N, M, G } = shape;
   return {
-    acts: layoutActivations(make, config, N, M, lora, true),
+    acts: layoutActivations(make, config, N, M, lora, true, shape.recompute ?? false),
     grads: layoutGradients(make, config, N, M, lora.rank),
     inputs: Array.from({ length: G }, (_, g) => ({
       ids: make('inputs', `ids ${g}`, N * 4),
@@ -89,6 +107,30 @@ export function planTraining(plan: MemoryPlan, config: ModelConfig, lora: Pick<L
   planLora(plan, config, lora, true);
   layoutStepper(planner(plan), config, lora, shape);
   layoutHead(planner(plan));
+}
+
+/**
+ * A training run planned with and without gradient checkpointing; `fits` says whether a plan fits what the GPU
+ * holds besides, and decides 'auto'.
+ */
+export function planTrainingRun(
+  config: ModelConfig,
+  lora: Pick<LoraSettings, 'rank' | 'targets'>,
+  shape: StepShape,
+  layoutHead: (make: Make<number>) => unknown,
+  checkpointing: GradientCheckpointing,
+  fits: (plan: MemoryPlan) => boolean,
+): TrainingPlan {
+  const planned = (recompute: boolean) => {
+    const plan = new MemoryPlan();
+    planTraining(plan, config, lora, { ...shape, recompute }, layoutHead);
+    return plan;
+  };
+  const kept = planned(false);
+  const recomputed = planned(true);
+  const recompute = checkpointing === 'on' || (checkpointing === 'auto' && !fits(kept));
+  const activations = (plan: MemoryPlan) => plan.byGroup().activations ?? 0;
+  return { plan: recompute ? recomputed : kept, recompute, activationBytes: { recomputed: activations(recomputed), kept: activations(kept) } };
 }
 
 export class Stepper<TBatch extends StepBatch> {

@@ -4,7 +4,9 @@ import { describe, expect, test } from 'vitest';
 import { GpuMemoryError, MemoryPlan, planLora, planWeights } from '../../src/model/memory';
 import { planInference } from '../../src/model/generate';
 import { expectedTensors } from '../../src/model/weights';
+import type { LoraTarget } from '../../src/model/lora';
 import { defaultSftSettings, planSft, sftBatches } from '../../src/train/run';
+import type { GradientCheckpointing } from '../../src/train/stepper';
 import { tinyConfig } from '../fixtures/random-model';
 
 const GB = 1024 ** 3;
@@ -58,7 +60,7 @@ describe('memory plan', () => {
     const config = tinyConfig({ maxPositionEmbeddings: 512 });
     const rows = (n: number, len: number) => Array.from({ length: n }, () => ({ inputIds: Array(len).fill(5), labels: Array(len).fill(5) }));
     const base = { ...defaultSftSettings, epochs: 2, batchSize: 4 };
-    const plan = (examples: ReturnType<typeof rows>, s = base) => planSft(config, examples, s, 0).totalBytes;
+    const plan = (examples: ReturnType<typeof rows>, s = base) => planSft(config, examples, s, 0).plan.totalBytes;
     const short = plan(rows(201, 5));
     expect(plan([...rows(200, 5), ...rows(1, 60)])).toBeGreaterThan(short);
     expect(plan(rows(201, 5), { ...base, batchSize: 8 })).toBeGreaterThan(short);
@@ -74,6 +76,49 @@ describe('memory plan', () => {
     expect(small['kv cache']).toBe(kvPerRow * 2); // the rows' cache and the one-prompt prefill cache
     expect(wide['kv cache']).toBe(kvPerRow * 6);
     expect(wide.head! - small.head!).toBe(4 * (config.vocabSize + 1) * 4); // logits and a reward per row
+  });
+});
+
+describe('gradient checkpointing in the training plan', () => {
+  const config = tinyConfig({ maxPositionEmbeddings: 512 });
+  const { hiddenSize: C, intermediateSize: H, numHeads: NH, numKvHeads: NKV, headDim: HS, numLayers: L } = config;
+  // One batch of 3 rows x 20 tokens: N = 60 token rows.
+  const examples = Array.from({ length: 3 }, () => ({ inputIds: Array(20).fill(5), labels: Array(20).fill(5) }));
+  const settings = { ...defaultSftSettings, batchSize: 3, rank: 4, targets: ['q_proj', 'v_proj', 'down_proj'] as LoraTarget[] };
+  const plan = (gradientCheckpointing: GradientCheckpointing, fits?: (plan: MemoryPlan) => boolean) => planSft(config, examples, { ...settings, gradientCheckpointing }, 0, fits);
+
+  test('keeps only each layer input: the activations shrink by every other layer buffer of all layers but one', () => {
+    const N = 60;
+    // xn1, q, k, v, att, xMid, xn2, gate, up, mlp and a LoRA intermediate per adapted module, all f32.
+    const perLayer = N * 4 * (C + NH * HS + 2 * NKV * HS + NH * HS + 2 * C + 3 * H + 3 * settings.rank);
+    const off = plan('off');
+    const on = plan('on');
+    expect(off.recompute).toBe(false);
+    expect(on.recompute).toBe(true);
+    expect(off.activationBytes.kept - off.activationBytes.recomputed).toBe((L - 1) * perLayer);
+    expect(on.plan.byGroup().activations).toBe(on.activationBytes.recomputed);
+    expect(off.plan.byGroup().activations).toBe(off.activationBytes.kept);
+    expect(off.plan.totalBytes - on.plan.totalBytes).toBe((L - 1) * perLayer);
+    // Everything but the activations is the same either way.
+    expect({ ...on.plan.byGroup(), activations: 0 }).toEqual({ ...off.plan.byGroup(), activations: 0 });
+  });
+
+  test("'auto' recomputes only when the plan that keeps every activation does not fit", () => {
+    const off = plan('off').plan.totalBytes;
+    const budget = (bytes: number) => (p: MemoryPlan) => p.fits({ ...roomy, memoryBudget: bytes });
+    expect(plan('auto', budget(off)).recompute).toBe(false);
+    expect(plan('auto', budget(off - 1)).recompute).toBe(true);
+    expect(plan('auto').recompute).toBe(false); // no limits given: taken to fit
+    expect(plan('off', budget(off - 1)).recompute).toBe(false); // 'off' is obeyed, and the run's check then refuses it
+  });
+
+  test('a plan fits exactly when check() passes', () => {
+    const p = new MemoryPlan();
+    p.add('activations', 'a', 1000);
+    p.add('head', 'b', 3000);
+    expect(p.fits({ ...roomy, memoryBudget: 4000 })).toBe(true);
+    expect(p.fits({ ...roomy, memoryBudget: 3999 })).toBe(false);
+    expect(p.fits({ ...roomy, maxStorageBufferBindingSize: 2999 })).toBe(false);
   });
 });
 
