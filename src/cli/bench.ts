@@ -1,9 +1,10 @@
-// `npm run bench -- --model DIR [--n 4] [--prompt-tokens 64] [--new-tokens 32] [--train-batch 4] [--train-len 128]
+// `npm run bench -- --model DIR | --shape smollm2-135m [--n 4] [--prompt-tokens 64] [--new-tokens 32] [--train-batch 4] [--train-len 128]
 // [--train-steps 4] [--peer tfjs] [--rounds 3]`: prefill and decode tokens/s at batch 1 and batch n, LoRA training
 // tokens/s, and the hardware-independent counts: dispatches and queue submits per decode step; dispatches, submits,
 // bytes uploaded and bytes read back per optimizer step. Also one training step's profile per kernel (each
 // dispatch replayed alone), matmul GFLOP/s and the training run's planned GPU memory. With `--peer tfjs`, the
 // studio and the TF.js peer run in alternation for `rounds` rounds and the medians' ratios are printed.
+// `--shape` builds random BF16 weights with a real model's shapes in process instead of loading a folder.
 import type { Dispatch, GpuStats } from '../gpu/context';
 import type { ModelOnGpu } from '../model/forward';
 import { MemoryPlan, planWeights } from '../model/memory';
@@ -14,13 +15,14 @@ import { GpuLora } from '../model/lora';
 import { defaultSftSettings } from '../train/run';
 import { planTraining } from '../train/stepper';
 import { layoutSftHead, sftShape, sftStepper } from '../train/sft';
-import { UsageError, numberFlag, parseFlags, requireFlag } from './args';
+import { UsageError, numberFlag, parseFlags } from './args';
+import { benchShapes, randomModelFiles, type BenchShape } from './bench-shapes';
 import { byFamily, matmulRates, median, profileDispatches, runPeer } from './bench-profile';
-import { engineWithModel } from './node-engine';
+import { engineWithModel, nodeEngine } from './node-engine';
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), {
-    model: 'string', n: 'string', 'prompt-tokens': 'string', 'new-tokens': 'string',
+    model: 'string', shape: 'string', n: 'string', 'prompt-tokens': 'string', 'new-tokens': 'string',
     'train-batch': 'string', 'train-len': 'string', 'train-steps': 'string', peer: 'string', rounds: 'string',
   });
   const n = numberFlag(flags.n, 'n', 4);
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   const trainSteps = positiveInt(flags['train-steps'], 'train-steps', 4, 2);
   if (flags.peer !== undefined && flags.peer !== 'tfjs') throw new UsageError(`--peer must be tfjs, got ${flags.peer}`);
   const rounds = flags.peer ? positiveInt(flags.rounds, 'rounds', 3, 1) : 1;
-  const { engine, info } = await engineWithModel(requireFlag(flags.model, 'model'));
+  const { engine, info } = await benchModel(flags.model, flags.shape, Boolean(flags.peer));
   const gpu = await engine.gpuInfo();
   // A fixed pseudo-random prompt of ordinary (non-special) ids.
   const V = info.config.vocabSize;
@@ -81,6 +83,16 @@ async function main(): Promise<void> {
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   await engine.dispose();
+}
+
+/** The engine with the --model folder or the --shape model loaded (the peer only runs stories260K's shape). */
+async function benchModel(dir: string | undefined, shape: string | undefined, peer: boolean) {
+  if ((dir === undefined) === (shape === undefined)) throw new UsageError('give --model DIR or --shape NAME, one of them');
+  if (dir !== undefined) return engineWithModel(dir);
+  if (!benchShapes.includes(shape as BenchShape)) throw new UsageError(`--shape must be ${benchShapes.join(', ')}, got ${shape}`);
+  if (peer) throw new UsageError('--peer runs stories260K: compare with --model test/fixtures/stories260K, not --shape');
+  const engine = nodeEngine();
+  return { engine, info: await engine.loadFiles(randomModelFiles(shape as BenchShape)) };
 }
 
 /** Each round's studio / peer ratio of tokens/s, and their median (the acceptance measure). */

@@ -67,8 +67,11 @@ export interface RunShape {
   trainOnInputs: boolean;
 }
 
-/** Settings that only say how often to log, validate and checkpoint: a resume may change them. */
-const bookkeeping = new Set(['logEvery', 'evalEvery', 'checkpointEvery']);
+/**
+ * Settings that do not change what the run computes (how often to log, validate and checkpoint; whether
+ * activations are kept or recomputed): a resume may change them.
+ */
+const bookkeeping = new Set(['logEvery', 'evalEvery', 'checkpointEvery', 'gradientCheckpointing']);
 
 /** Refuses other settings than the run's, naming each that differs (a resumed run's schedule and batches depend on them). */
 export function checkSettings(run: RunShape, asked: RunShape): void {

@@ -1,7 +1,7 @@
 // The Train page's Preference (DPO) mode on a tiny random model (2 layers, no tokenizer) picked as local files:
 // the three-way mode switch by keyboard and DPO's own defaults (beta 0.1); a pre-tokenized pairs file whose chosen
 // responses end in token 7 and rejected ones in token 9 after the same prompt (separable), previewed without a
-// reward token; the planned GPU memory; training with live charts under TRL's names (loss starting at log 2,
+// reward token; the planned GPU memory, with gradient checkpointing turned on; training with live charts under TRL's names (loss starting at log 2,
 // rewards/accuracies, rewards/chosen and rewards/rejected, rewards/margins), paused, resumed after a reload from
 // its checkpoint (which carries the reference log-probs) up to reward accuracy >= 0.9 and a loss below its start;
 // a CAUSAL_LM PEFT export; and the run's adapter applied and compared in the Playground like an SFT one.
@@ -101,6 +101,13 @@ describe('Train page, Preference (DPO) mode, on a tiny random model', () => {
     const memory = page.getByRole('status', { name: 'Planned GPU memory' });
     await memory.waitFor({ timeout: 60_000 });
     expect(await memory.innerText()).toMatch(/^GPU memory [\d.]+ \w+ of [\d.]+ \w+$/);
+    // 'auto' keeps every activation of a run this small; turned on, the run recomputes them in the backward pass.
+    const checkpointing = form.getByLabel('Gradient checkpointing');
+    const note = /activations [\d.]+ \w+ with it, [\d.]+ \w+ without$/;
+    expect(await checkpointing.inputValue()).toBe('auto');
+    await expect.poll(() => form.getByText(/ for this run: activations/).innerText(), { timeout: 60_000 }).toMatch(new RegExp(`^off for this run: ${note.source}`));
+    await checkpointing.selectOption('on');
+    await expect.poll(() => form.getByText(/ for this run: activations/).innerText(), { timeout: 60_000 }).toMatch(new RegExp(`^on for this run: ${note.source}`));
     expect(studio.errors).toEqual([]);
   });
 

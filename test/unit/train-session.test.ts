@@ -118,8 +118,9 @@ test('a CLI run folder holds one run, readable as JSON, with its rows', async ()
 describe('resume checks', () => {
   const stored = { settings: newRun.settings, maxLen: 64, trainOnInputs: false };
 
-  test('other settings are refused, each named; how often to log, validate and checkpoint may change', () => {
+  test('other settings are refused, each named; how often to log, validate and checkpoint, and gradient checkpointing, may change', () => {
     expect(() => checkSettings(stored, { ...stored, settings: { ...stored.settings, checkpointEvery: 5, logEvery: 3, evalEvery: 2 } })).not.toThrow();
+    expect(() => checkSettings(stored, { ...stored, settings: { ...stored.settings, gradientCheckpointing: 'on' } })).not.toThrow();
     expect(() => checkSettings(stored, { ...stored, settings: { ...stored.settings, lr: 0.001 }, maxLen: 32 })).toThrow(
       'This run cannot resume with other settings: lr 0.001 (the run\'s: 0.0003), maxLen 32 (the run\'s: 64).',
     );

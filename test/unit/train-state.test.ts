@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import type { Row } from '../../src/data/types';
 import type { PairExample } from '../../src/train/pairs';
 import { defaultDpoSettings } from '../../src/train/run';
-import { defaultDpoFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, toDpoSettings, toRewardSettings, toSettings, TrainForm, validateForm } from '../../src/app/state/train-form.svelte';
+import { defaultDpoFormValues, defaultFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, toDpoSettings, toRewardSettings, toSettings, TrainForm, validateForm } from '../../src/app/state/train-form.svelte';
 import { cutExamples, cutPairs, lastValue, pairsOfRows } from '../../src/app/state/train-data';
 
 const row = (extra: Partial<Row>): Row => ({ instruction: 'Pick one.', input: '', output: '', ...extra });
@@ -94,6 +94,18 @@ describe('the reward model form', () => {
     const form = new TrainForm();
     expect(form.settings()).toMatchObject({ lr: 3e-4, epochs: 3 });
     expect(form.presets.map((p) => p.id)).toEqual(['alpaca-lora-r8', 'alpaca-lora-r16']);
+  });
+
+  test("gradient checkpointing: 'auto' by default, set by the form, kept by a run loaded back; older runs keep the form's", () => {
+    const form = new TrainForm();
+    expect(form.settings().gradientCheckpointing).toBe('auto');
+    form.gradientCheckpointing = 'on';
+    expect(form.rewardSettings().gradientCheckpointing).toBe('on');
+    form.load({ ...toSettings(defaultFormValues), gradientCheckpointing: 'off' }, 64, false);
+    expect(form.dpoSettings().gradientCheckpointing).toBe('off');
+    const { gradientCheckpointing: _, ...stored } = toSettings(defaultFormValues);
+    form.load(stored as typeof stored & { gradientCheckpointing: 'auto' }, 64, false);
+    expect(form.settings().gradientCheckpointing).toBe('off');
   });
 });
 

@@ -3,6 +3,7 @@
 // be loaded back into it. The page keeps one form per mode, each with its own defaults and presets.
 import { loraTargets, type LoraTarget } from '../../model/lora';
 import { defaultDpoSettings, defaultSftSettings, type DpoSettings, type RewardSettings, type SftSettings } from '../../train/run';
+import type { GradientCheckpointing } from '../../train/stepper';
 
 export type LengthMode = 'epochs' | 'steps';
 
@@ -36,6 +37,8 @@ export interface FormValues extends Record<NumericField, number> {
   trainOnInputs: boolean;
   /** Reward model: pairs keep their score difference as the margin the chosen reward must win by. */
   margin: boolean;
+  /** Recompute each layer's activations in the backward pass: 'auto' only when keeping them would not fit. */
+  gradientCheckpointing: GradientCheckpointing;
 }
 
 export interface Preset {
@@ -211,6 +214,7 @@ export function toSettings(values: FormValues): SftSettings {
     logEvery: values.logEvery,
     evalEvery: values.evalEvery,
     checkpointEvery: values.checkpointEvery,
+    gradientCheckpointing: values.gradientCheckpointing,
   };
 }
 
@@ -247,6 +251,7 @@ export class TrainForm {
   evalEvery: number;
   checkpointEvery: number;
   beta: number;
+  gradientCheckpointing: GradientCheckpointing;
 
   /**
    * `maxPositions` gives the loaded model's context length (null without a model), for the max length check;
@@ -279,10 +284,12 @@ export class TrainForm {
     this.evalEvery = $state(defaults.evalEvery);
     this.checkpointEvery = $state(defaults.checkpointEvery);
     this.beta = $state(defaults.beta);
+    this.gradientCheckpointing = $state(defaults.gradientCheckpointing);
   }
 
   values(): FormValues {
-    const values = { targets: [...this.targets], lengthMode: this.lengthMode, trainOnInputs: this.trainOnInputs, margin: this.margin } as FormValues;
+    const { lengthMode, trainOnInputs, margin, gradientCheckpointing } = this;
+    const values = { targets: [...this.targets], lengthMode, trainOnInputs, margin, gradientCheckpointing } as FormValues;
     for (const field of numericFields) values[field] = this[field];
     return values;
   }
@@ -298,6 +305,7 @@ export class TrainForm {
     if (values.lengthMode) this.lengthMode = values.lengthMode;
     if (values.trainOnInputs !== undefined) this.trainOnInputs = values.trainOnInputs;
     if (values.margin !== undefined) this.margin = values.margin;
+    if (values.gradientCheckpointing !== undefined) this.gradientCheckpointing = values.gradientCheckpointing;
   }
 
   applyPreset(id: string): void {
