@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startJudgeServer, type JudgeServer } from '../fakes/judge-server';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server';
 import { openStudio, type Studio } from './harness';
+import { connectTeacher, pasteDataset } from './ui';
 
 const KEY = 'sk-e2e-budget-0123456789abcdef';
 const N = 12;
@@ -37,17 +38,10 @@ describe('budget and judge jobs', () => {
     const { page } = studio;
     await studio.open('datasets');
     const rows = Array.from({ length: N }, (_, i) => ({ instruction: `Budget instruction ${i}`, input: '', output: '' }));
-    await page.getByText('Paste', { exact: true }).click();
-    await page.getByLabel('Name for the pasted dataset').fill('budget seeds');
-    await page.getByLabel('Pasted dataset', { exact: true }).fill(JSON.stringify(rows));
-    await page.getByRole('button', { name: 'Import pasted text' }).click();
-    await page.getByRole('status').filter({ hasText: `Imported ${N} rows` }).waitFor();
+    await pasteDataset(page, 'budget seeds', rows);
 
     await studio.open('teacher');
-    await page.getByLabel('API key').fill(KEY);
-    await page.getByRole('button', { name: 'Store key' }).click();
-    await page.getByTestId('key-status').waitFor();
-    await page.getByLabel('Base URL').fill(server.url);
+    await connectTeacher(page, KEY, server.url);
     await page.getByLabel('max_tokens', { exact: true }).fill('16');
     await page.getByLabel('Concurrency').fill('2');
     // Each request may cost up to ~$0.0027 (prompt + 16 answer tokens at gpt-4 prices) and costs ~$0.0018.

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { llama2Tokenizer, writeLlama2TokenizerModel } from '../fixtures/alpaca-rows';
 import { fakeAnswer, promptKey, startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server';
 import { openStudio, type Studio } from './harness';
-import { loadStoriesFromFiles } from './ui';
+import { connectTeacher, loadStoriesFromFiles } from './ui';
 
 const KEY = 'sk-e2e-answers-0123456789abcdef';
 const questions = [
@@ -75,10 +75,7 @@ describe('answer sets generated on the Evaluate page', () => {
     expect(await generator.getByRole('button', { name: 'Generate' }).isDisabled()).toBe(true);
 
     await studio.open('teacher');
-    await page.getByLabel('API key').fill(KEY);
-    await page.getByRole('button', { name: 'Store key' }).click();
-    await page.getByTestId('key-status').waitFor();
-    await page.getByLabel('Base URL').fill(server.url);
+    await connectTeacher(page, KEY, server.url);
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Settings saved in this browser.').waitFor();
 

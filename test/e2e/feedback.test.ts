@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server';
 import { openStudio, type Studio } from './harness';
+import { connectTeacher } from './ui';
 
 const KEY = 'sk-e2e-feedback-0123456789abcdef';
 const Q = 6;
@@ -52,10 +53,7 @@ describe('feedback job on the Teacher page', () => {
     }
 
     await studio.open('teacher');
-    await page.getByLabel('API key').fill(KEY);
-    await page.getByRole('button', { name: 'Store key' }).click();
-    await page.getByTestId('key-status').waitFor();
-    await page.getByLabel('Base URL').fill(server.url);
+    await connectTeacher(page, KEY, server.url);
     await page.getByRole('button', { name: 'Save settings' }).click();
 
     const form = page.getByRole('region', { name: 'New feedback job' });

@@ -1,6 +1,7 @@
 // Browser tests against the built app: dist/ (built by `npm run test:e2e`) served by Vite's preview server on
 // 127.0.0.1, Debian's chromium on SwiftShader's WebGPU, a fresh profile per test file, and every console error,
-// console warning and uncaught page error collected so a test can assert there were none.
+// console warning and uncaught page error collected so a test can assert there were none (close() fails on any
+// warning).
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -93,10 +94,12 @@ export async function openStudio(): Promise<Studio> {
       serverStopped ??= server.close();
       await serverStopped;
     },
+    // Every test file closes its studio, so no page of the suite may log a warning and pass.
     async close() {
       await context.close();
       await (serverStopped ?? server.close());
       await rm(profile, { recursive: true, force: true });
+      if (warnings.length) throw new Error(`the studio logged ${warnings.length} console warning(s):\n${warnings.join('\n')}`);
     },
   };
 }

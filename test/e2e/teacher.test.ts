@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server';
 import { openStudio, type Studio } from './harness';
+import { connectTeacher, pasteDataset } from './ui';
 
 const KEY = 'sk-e2e-teacher-0123456789abcdef';
 const N = 40;
@@ -29,17 +30,10 @@ describe('Teacher page', () => {
 
     await studio.open('datasets');
     const rows = Array.from({ length: N }, (_, i) => ({ instruction: `Browser instruction ${i}`, input: i % 2 ? '' : `input ${i}`, output: '' }));
-    await page.getByText('Paste', { exact: true }).click();
-    await page.getByLabel('Name for the pasted dataset').fill('seed instructions');
-    await page.getByLabel('Pasted dataset', { exact: true }).fill(JSON.stringify(rows));
-    await page.getByRole('button', { name: 'Import pasted text' }).click();
-    await page.getByRole('status').filter({ hasText: `Imported ${N} rows` }).waitFor();
+    await pasteDataset(page, 'seed instructions', rows);
 
     await studio.open('teacher');
-    await page.getByLabel('API key').fill(KEY);
-    await page.getByRole('button', { name: 'Store key' }).click();
-    await page.getByTestId('key-status').waitFor();
-    await page.getByLabel('Base URL').fill(server.url);
+    await connectTeacher(page, KEY, server.url);
     await page.getByLabel('Concurrency').fill('4');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByRole('button', { name: 'Test connection' }).click();

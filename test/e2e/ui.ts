@@ -56,6 +56,23 @@ export function seriesPoints(page: Page, chart: string, series: string): Promise
     .evaluateAll((circles) => circles.map((c) => ({ x: Number(c.getAttribute('data-x')), y: Number(c.getAttribute('data-y')) })));
 }
 
+/** On the Datasets page: imports `rows` as a pasted dataset named `name` and waits for the import. */
+export async function pasteDataset(page: Page, name: string, rows: unknown[]): Promise<void> {
+  await page.getByText('Paste', { exact: true }).click();
+  await page.getByLabel('Name for the pasted dataset').fill(name);
+  await page.getByLabel('Pasted dataset', { exact: true }).fill(JSON.stringify(rows));
+  await page.getByRole('button', { name: 'Import pasted text' }).click();
+  await page.getByRole('status').filter({ hasText: `Imported ${rows.length} rows` }).waitFor();
+}
+
+/** On the Teacher page: stores the API key and points the teacher at `baseUrl` (the settings are saved by the caller). */
+export async function connectTeacher(page: Page, key: string, baseUrl: string): Promise<void> {
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Store key' }).click();
+  await page.getByTestId('key-status').waitFor();
+  await page.getByLabel('Base URL').fill(baseUrl);
+}
+
 /** Goes to a page through the navigation (a hash change: the model and engine stay). */
 export async function go(page: Page, title: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Pipeline' }).getByRole('link', { name: title, exact: true }).click();
