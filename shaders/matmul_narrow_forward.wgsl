@@ -6,13 +6,13 @@
 // whatever N and whichever kernel ran: C in chunks of 16 (the last one zero-padded), each chunk summed from 0
 // by fma in k order, the chunk sums added in chunk order, then the bias added. f32 accumulation; WT is the
 // weight type (the wrapper makes the f16 variant).
-// Reads inp, weight, bias (when hasBias); writes out (no accumulation).
+// Reads inp, weight, bias (when hasBias); writes out, or adds to it when accumulate (a residual stream).
 alias WT = f32;
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;   // (N, OC)
 @group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;   // (N, C/4)
 @group(0) @binding(2) var<storage, read> weight: array<vec4<WT>>; // (OC, C/4)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;        // (OC), or a zero buffer when !hasBias
-struct Params { N: u32, C: u32, OC: u32, hasBias: u32 }
+struct Params { N: u32, C: u32, OC: u32, hasBias: u32, accumulate: u32 }
 @group(0) @binding(4) var<uniform> p: Params;
 
 const TILE = 64u;
@@ -75,6 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (n < p.N && o < p.OC) {
         var v = total[i][j];
         if (p.hasBias == 1u) { v += bias[o]; }
+        if (p.accumulate == 1u) { v += out[n * p.OC + o]; }
         out[n * p.OC + o] = v;
       }
     }

@@ -25,7 +25,8 @@ export function isNarrow(K: number, C: number): boolean {
 }
 
 /**
- * out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) | null; weight f32 or f16, f32 accumulation.
+ * out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) | null; weight f32 or f16, f32 accumulation. With
+ * `accumulate` the product is added to out instead (a projection into the residual stream, with no pass of its own).
  * The three kernels share one reduction order over C, so a row's result has the same bits for any N.
  */
 export function matmulForward(
@@ -37,8 +38,9 @@ export function matmulForward(
   N: number,
   C: number,
   OC: number,
+  accumulate = false,
 ): void {
-  const params = new Params().u32(N).u32(C).u32(OC).u32(bias ? 1 : 0);
+  const params = new Params().u32(N).u32(C).u32(OC).u32(bias ? 1 : 0).u32(accumulate ? 1 : 0);
   const buffers = [out, inp, weight.buffer, bias ?? zeroBuffer(ctx)];
   if (N <= VECTOR_ROWS && C >= VECTOR_MIN_C && C % 4 === 0) {
     ctx.dispatch(weightPipeline(ctx, 'matmul_vector_forward', vectorCode, weight.dtype), buffers, params, grid2(groups(OC, 8)));

@@ -9,7 +9,6 @@ import { attentionForward } from '../kernels/attention';
 import { embeddingForward } from '../kernels/embedding';
 import { loraForward } from '../kernels/lora';
 import { matmulForward } from '../kernels/matmul';
-import { residualForward } from '../kernels/residual';
 import { rmsnormForward } from '../kernels/rmsnorm';
 import { ropeForward } from '../kernels/rope';
 import { swigluForward } from '../kernels/swiglu';
@@ -58,7 +57,7 @@ export interface Activations<Buf = GPUBuffer> {
    * recomputes each layer's activations from its input before backpropagating through it.
    */
   recompute: boolean;
-  proj: Buf; // (N, C) o_proj / down_proj output before its residual add
+  proj: Buf; // (N, C) down_proj's output when backward recomputes a layer for its LoRA intermediate (scratch)
   xOut: Buf; // (N, C) stream after the last layer
   headIn: Buf; // (M, C) xOut at the head rows
   hidden: Buf; // (M, C) final-norm hidden states: what the head reads
@@ -196,9 +195,10 @@ export function layerForward(model: ModelOnGpu, lora: GpuLora | null, acts: Acti
   const KV = NKV * HS;
   const w = model.weights.layers[l];
   const s = acts.layers[l];
-  // out = inp @ W^T + b, plus scale * (dropout(inp) @ A^T) @ B^T where an adapter targets this projection.
-  const project = (out: GPUBuffer, x: GPUBuffer, weight: GpuWeight, bias: GPUBuffer | null, target: LoraTarget, inF: number, outF: number) => {
-    matmulForward(ctx, out, x, weight, bias, N, inF, outF);
+  // out = inp @ W^T + b, plus scale * (dropout(inp) @ A^T) @ B^T where an adapter targets this projection; with
+  // `accumulate` all of it is added to out (the residual stream) instead.
+  const project = (out: GPUBuffer, x: GPUBuffer, weight: GpuWeight, bias: GPUBuffer | null, target: LoraTarget, inF: number, outF: number, accumulate = false) => {
+    matmulForward(ctx, out, x, weight, bias, N, inF, outF, accumulate);
     const m = lora?.get(l, target);
     if (!m) return;
     const u = s.u.get(target);
@@ -221,23 +221,21 @@ export function layerForward(model: ModelOnGpu, lora: GpuLora | null, acts: Acti
     }
   }
   attentionForward(ctx, s.att, s.q, cache.k[l], cache.v[l], inp.validFrom, B, T, NH, NKV, HS, cache.S, start);
-  project(acts.proj, s.att, w.o, null, 'o_proj', NH * HS, C);
-  addResidual(ctx, s.xMid, s.xIn, acts.proj, N * C);
+  project(streamFrom(ctx, s.xMid, s.xIn, N * C), s.att, w.o, null, 'o_proj', NH * HS, C, true);
   // x = h + mlp(post_attention_layernorm(h)), mlp = down_proj(silu(gate_proj(x)) * up_proj(x))
   rmsnormForward(ctx, s.xn2, s.xMid, w.postNorm, N, C, eps);
   project(s.gate, s.xn2, w.gate, null, 'gate_proj', C, H);
   project(s.up, s.xn2, w.up, null, 'up_proj', C, H);
   swigluForward(ctx, s.mlp, s.gate, s.up, N, H);
-  // Backward reads nothing of down_proj's output, only its LoRA intermediate.
-  if (!next && !lora?.get(l, 'down_proj')) return;
-  project(acts.proj, s.mlp, w.down, null, 'down_proj', H, C);
-  if (next) addResidual(ctx, next, s.xMid, acts.proj, N * C);
+  if (next) project(streamFrom(ctx, next, s.xMid, N * C), s.mlp, w.down, null, 'down_proj', H, C, true);
+  // Backward reads nothing of down_proj's output, only its LoRA intermediate: acts.proj is scratch.
+  else if (lora?.get(l, 'down_proj')) project(acts.proj, s.mlp, w.down, null, 'down_proj', H, C);
 }
 
-/** out = x + delta; in place when out is x (inference), else x is copied first (training keeps x). */
-function addResidual(ctx: GpuContext, out: GPUBuffer, x: GPUBuffer, delta: GPUBuffer, count: number): void {
+/** `out` holding the stream `x`, for a projection to add to: x itself in inference, a copy in training (which keeps x). */
+function streamFrom(ctx: GpuContext, out: GPUBuffer, x: GPUBuffer, count: number): GPUBuffer {
   if (out !== x) ctx.copy(x, 0, out, 0, count * 4);
-  residualForward(ctx, out, delta, count);
+  return out;
 }
 
 /** A distinct dropout seed per (pass seed, layer, module). */

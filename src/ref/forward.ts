@@ -5,7 +5,6 @@ import type { ModelConfig } from '../model/config';
 import { attentionForward } from './attention';
 import { embeddingForward } from './embedding';
 import { matmulForward } from './matmul';
-import { residualForward } from './residual';
 import { rmsnormForward } from './rmsnorm';
 import { ropeForward } from './rope';
 import { swigluForward } from './swiglu';
@@ -31,7 +30,6 @@ export function forwardLogits(config: ModelConfig, weights: CpuWeights, ids: num
   const k = new Float32Array(T * NKV * HS); // doubles as the (1, T, NKV*HS) cache
   const v = new Float32Array(T * NKV * HS);
   const att = new Float32Array(T * NH * HS);
-  const proj = new Float32Array(T * C);
   const gate = new Float32Array(T * H);
   const up = new Float32Array(T * H);
   const hidden = new Float32Array(T * H);
@@ -52,14 +50,12 @@ export function forwardLogits(config: ModelConfig, weights: CpuWeights, ids: num
     ropeForward(q, positions, T, NH, HS, config.ropeTheta);
     ropeForward(k, positions, T, NKV, HS, config.ropeTheta);
     attentionForward(att, q, k, v, validFrom, 1, T, NH, NKV, HS, T, 0);
-    matmulForward(proj, att, weight('o_proj'), null, T, NH * HS, C);
-    residualForward(x, proj, T * C);
+    matmulForward(x, att, weight('o_proj'), null, T, NH * HS, C, true); // x += o_proj(att)
     rmsnormForward(xn, x, w(names.postNorm), T, C, eps);
     matmulForward(gate, xn, weight('gate_proj'), null, T, C, H);
     matmulForward(up, xn, weight('up_proj'), null, T, C, H);
     swigluForward(hidden, gate, up, T, H);
-    matmulForward(proj, hidden, weight('down_proj'), null, T, H, C);
-    residualForward(x, proj, T * C);
+    matmulForward(x, hidden, weight('down_proj'), null, T, H, C, true); // x += down_proj(hidden)
   }
   rmsnormForward(xn, x, w(finalNormTensor(type)), T, C, eps);
   const logits = new Float32Array(T * V);

@@ -59,6 +59,21 @@ describe('matmul_forward', () => {
     }
   });
 
+  // A projection into the residual stream: out += inp @ W^T + b on every kernel path, the sum of a plain product
+  // and the stream to the bit.
+  test.each(shapes)('accumulate adds the product to what out holds %o', async ({ N, C, OC }) => {
+    const rng = seeded(N * 7 + C * 3 + OC);
+    const inp = randn(rng, N * C), weight = randn(rng, OC * C), bias = randn(rng, OC), stream = randn(rng, N * OC);
+    const out = ctx.upload(stream);
+    matmulForward(ctx, out, ctx.upload(inp), { buffer: ctx.upload(weight), dtype: 'f32' }, ctx.upload(bias), N, C, OC, true);
+    const summed = await ctx.readF32(out);
+    const expected = stream.slice();
+    matmulForwardRef(expected, inp, weight, bias, N, C, OC, true);
+    expectAllClose(summed, expected, { atol: 1e-4, rtol: 1e-4 });
+    const product = await run(inp, weight, bias, N, C, OC);
+    expect(Array.from(summed)).toEqual(Array.from(product, (p, i) => Math.fround(stream[i] + p)));
+  });
+
   test.skipIf(!ctx.shaderF16).each(shapes)('f16 weights match the twin on f16-rounded weights %o', async ({ N, C, OC }) => {
     const rng = seeded(N + C + OC);
     const inp = randn(rng, N * C), weight = randn(rng, OC * C);
