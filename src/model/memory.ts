@@ -81,22 +81,22 @@ export class MemoryPlan {
 
   /** Throws GpuMemoryError when one buffer exceeds a binding limit or the total exceeds the budget. */
   check(limits: GpuMemoryLimits, what: string, advice: string): void {
-    const perBuffer = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
-    const largest = this.largest();
-    if (largest && largest.bytes > perBuffer) {
-      throw new GpuMemoryError(largest.bytes, perBuffer, `${what}: its buffer "${largest.label}"`, advice);
-    }
-    if (this.totalBytes > limits.memoryBudget) throw new GpuMemoryError(this.totalBytes, limits.memoryBudget, what, advice);
+    const over = this.overrun(limits);
+    if (over) throw new GpuMemoryError(over.bytes, over.allowed, over.buffer ? `${what}: its buffer "${over.buffer}"` : what, advice);
   }
 
   /** Whether check() would pass. */
   fits(limits: GpuMemoryLimits): boolean {
-    const perBuffer = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
-    return (this.largest()?.bytes ?? 0) <= perBuffer && this.totalBytes <= limits.memoryBudget;
+    return this.overrun(limits) === null;
   }
 
-  private largest(): PlannedBuffer | null {
-    return this.buffers.reduce<PlannedBuffer | null>((a, b) => (a && a.bytes >= b.bytes ? a : b), null);
+  /** The first limit the plan exceeds: its largest buffer over the binding limit, else its total over the budget. */
+  private overrun(limits: GpuMemoryLimits): { bytes: number; allowed: number; buffer?: string } | null {
+    const perBuffer = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+    const largest = this.buffers.reduce<PlannedBuffer | null>((a, b) => (a && a.bytes >= b.bytes ? a : b), null);
+    if (largest && largest.bytes > perBuffer) return { bytes: largest.bytes, allowed: perBuffer, buffer: largest.label };
+    if (this.totalBytes > limits.memoryBudget) return { bytes: this.totalBytes, allowed: limits.memoryBudget };
+    return null;
   }
 }
 
