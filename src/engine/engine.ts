@@ -12,7 +12,7 @@ import type { ModelOnGpu } from '../model/forward';
 import { generate, InferenceWorkspace, sequenceLogits, sequenceRewards } from '../model/generate';
 import { hubFiles } from '../model/hub';
 import { GpuLora, type LoraAdapter } from '../model/lora';
-import { DEFAULT_MEMORY_BUDGET, MemoryPlan, planLora, planWeights, type GpuMemoryLimits } from '../model/memory';
+import { DEFAULT_MEMORY_BUDGET, MemoryPlan, planLora, planWeights, trainingMemoryAdvice, type GpuMemoryLimits } from '../model/memory';
 import { openModelWeights, toFloat32 } from '../model/safetensors';
 import { checkWeightsMatchConfig, destroyWeights, expectedTensors, uploadWeights } from '../model/weights';
 import { alpacaExample, chatExample, type InstructionRow } from '../train/data';
@@ -412,10 +412,7 @@ export class Engine implements EngineApi {
   trainingMemory(): Pick<RunOptions, 'checkMemory' | 'fitsMemory'> {
     const model = this.loaded();
     return {
-      checkMemory: (plan, recompute) => {
-        const advice = `lower the batch size, max length or rank${recompute ? '' : ', or turn gradient checkpointing on'}`;
-        this.checkRun(model, plan, 'this training run', advice);
-      },
+      checkMemory: (plan, recompute) => this.checkRun(model, plan, 'this training run', trainingMemoryAdvice(recompute)),
       fitsMemory: this.fits(model),
     };
   }

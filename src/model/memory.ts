@@ -38,6 +38,11 @@ export class GpuMemoryError extends Error {
   }
 }
 
+/** What to change when a training run does not fit; with gradient checkpointing on, only the run's size is left. */
+export function trainingMemoryAdvice(recompute: boolean): string {
+  return `lower the batch size, max length or rank${recompute ? '' : ', or turn gradient checkpointing on'}`;
+}
+
 /** 1536 -> "1.50 KiB", 3.1 GiB -> "3.10 GiB". */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
