@@ -15,10 +15,21 @@ const WEIGHT_ALIAS = 'alias WT = f32;';
 
 /** The pipeline of `code` for weights of `dtype`: as written for f32; with `enable f16;` and WT = f16 for f16. */
 export function weightPipeline(ctx: GpuContext, label: string, code: string, dtype: 'f32' | 'f16'): GPUComputePipeline {
-  if (dtype === 'f32') return ctx.pipeline(label, code);
-  if (!ctx.shaderF16) throw new F16UnsupportedError(label);
+  const [name, source] = weightSource(label, code, dtype, ctx.shaderF16);
+  return ctx.pipeline(name, source);
+}
+
+/** weightPipeline of `code` with its module constants fixed by `values` (see specializedPipeline). */
+export function variantPipeline(ctx: GpuContext, label: string, code: string, dtype: 'f32' | 'f16', values: Record<string, number> = {}): GPUComputePipeline {
+  const [name, source] = weightSource(label, code, dtype, ctx.shaderF16);
+  return Object.keys(values).length ? specializedPipeline(ctx, name, source, values) : ctx.pipeline(name, source);
+}
+
+function weightSource(label: string, code: string, dtype: 'f32' | 'f16', shaderF16: boolean): [string, string] {
+  if (dtype === 'f32') return [label, code];
+  if (!shaderF16) throw new F16UnsupportedError(label);
   if (!code.includes(WEIGHT_ALIAS)) throw new Error(`shader ${label} must declare '${WEIGHT_ALIAS}' to have an f16 variant`);
-  return ctx.pipeline(`${label}_f16`, `enable f16;\n${code.replace(WEIGHT_ALIAS, 'alias WT = f16;')}`);
+  return [`${label}_f16`, `enable f16;\n${code.replace(WEIGHT_ALIAS, 'alias WT = f16;')}`];
 }
 
 /**
