@@ -5,6 +5,7 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const commands: Record<string, Command> = {
   info: { summary: 'the GPU adapter and its limits as JSON', load: () => import('./info') },
+  selftest: { summary: 'every kernel variant checked against its CPU twin on this GPU: max error, pass or fail ([--json])', load: () => import('./selftest') },
   logits: { summary: 'argmax and logsumexp per position (--model DIR --ids 1,2,3 [--out FILE])', load: () => import('./logits') },
   generate: { summary: 'sample from a model (--model DIR --prompt TEXT | --ids LIST --max-new-tokens N)', load: () => import('./generate') },
   'train-sft': { summary: 'LoRA fine-tuning, one JSON line per step (--model DIR --data FILE --out ADAPTER_DIR)', load: () => import('./train-sft') },

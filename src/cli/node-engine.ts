@@ -1,6 +1,8 @@
 // The engine in-process on Node's WebGPU, with a model folder (and optionally a PEFT adapter folder) loaded.
 import { POLICY_SLOT } from '../engine/api';
 import { Engine } from '../engine/engine';
+import { parseKernelPins, type KernelPins } from '../engine/kernel-setup';
+import { fileKernelCache } from './kernel-cache-file';
 import type { ModelInfo } from '../engine/api';
 import { memoryCache } from '../model/file-cache';
 import { readBytes, readText } from '../model/files';
@@ -9,8 +11,12 @@ import { nodeGpu } from '../gpu/node';
 import type { LoraAdapter } from '../model/lora';
 import { importPeftAdapter } from '../train/peft';
 
-export function nodeEngine(): Engine {
-  return new Engine({ gpu: nodeGpu, hubCache: memoryCache() });
+/**
+ * The Node engine. Kernel variants are tuned once per adapter and model shape and cached in a file, unless pinned
+ * by `kernelPins` or INSTRUCT_STUDIO_KERNEL_PINS (`kernel=variant,...`).
+ */
+export function nodeEngine(kernelPins: KernelPins = parseKernelPins(process.env.INSTRUCT_STUDIO_KERNEL_PINS)): Engine {
+  return new Engine({ gpu: nodeGpu, hubCache: memoryCache(), kernelCache: fileKernelCache(), kernelPins });
 }
 
 /** The model of `dir`, and the adapter of `adapterDir` in the policy slot (`adapter` names it, null without one). */

@@ -1,6 +1,8 @@
 // EngineApi: the one contract between the UI and the engine. The worker implements it (exposed with comlink),
 // the CLI and tests use the same implementation in-process. Callbacks are comlink proxies across the worker.
 import type { GpuInfo } from '../gpu/device';
+import type { KernelCheck } from './kernel-checks';
+import type { KernelReport } from './kernel-setup';
 import type { ModelConfig } from '../model/config';
 import type { LoraAdapter } from '../model/lora';
 import type { MemoryGroup } from '../model/memory';
@@ -37,6 +39,8 @@ export interface ModelInfo {
   parameterCount: number;
   weightDtype: 'f32' | 'f16';
   gpuBytes: number;
+  /** The kernels checked and chosen for this model on this GPU, and any fallback. */
+  kernels: KernelReport;
 }
 
 export interface SamplingParams {
@@ -218,6 +222,8 @@ export interface EngineApi {
   rerank(request: RerankRequest, onToken?: (event: TokenEvent) => void): Promise<RerankResult>;
   /** After a lost GPU, loads the same model and adapters on a new device (a run then resumes from its checkpoint). */
   recover(onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
+  /** Runs every kernel check on this GPU now: each variant and weight type with its max error, pass, fail or not available. */
+  selftest(): Promise<KernelCheck[]>;
   /** How one row is tokenized for training. */
   previewExample(row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number): Promise<PreviewToken[]>;
   /** A slot's adapter as PEFT files (adapter_config.json, adapter_model.safetensors). */

@@ -129,6 +129,7 @@ export function createEngineClient(
       modelChanged(info);
       return info;
     },
+    selftest: () => call((r) => r.selftest()),
     previewExample: (row: InstructionRow, format: 'alpaca' | 'chat', trainOnInputs: boolean, maxLen: number) =>
       call((r) => r.previewExample(row, format, trainOnInputs, maxLen)),
     exportAdapter: (slot?: string) => call((r) => r.exportAdapter(slot)),

@@ -4,6 +4,9 @@ import { GpuContext } from '../gpu/context';
 import type { Gpu } from '../gpu/device';
 import { GpuLostError } from '../gpu/errors';
 import { NoAdapterError, NoModelError, NoTokenizerError } from './errors';
+import { runKernelChecks, type KernelCheck } from './kernel-checks';
+import { matmulChoices, type KernelFault, type MatmulKernel } from '../kernels/matmul-variants';
+import { memoryKernelCache, prepareKernels, type KernelCache, type KernelPins } from './kernel-setup';
 import { checkFinite, requestExamples, requestPairs } from './request-data';
 import { loadConfig } from '../model/config';
 import { browserFiles, readBytes, readText, type ModelFiles } from '../model/files';
@@ -51,6 +54,12 @@ export interface EngineOptions {
   hubCache: FileCache;
   /** Bytes the engine may hold on the GPU (WebGPU does not report a GPU's memory); 4 GB by default. */
   memoryBudget?: number;
+  /** Where kernel checks and tuned choices are kept between loads; in memory (this engine's life) by default. */
+  kernelCache?: KernelCache;
+  /** Kernel variants pinned by hand (tests, benchmarks): nothing is tuned. */
+  kernelPins?: KernelPins;
+  /** Test hook: variants built broken on this engine's GPU, to show their checks fail and the fallback taken. */
+  kernelFaults?: { kernel: MatmulKernel; variant: string; fault: KernelFault }[];
 }
 
 interface LoadedModel extends ModelOnGpu {
@@ -79,8 +88,16 @@ export class Engine implements EngineApi {
   private pauseRequested = false;
   /** The step after which a training run destroys the device (destroyDeviceAfterStep, a test hook). */
   private destroyAfterStep: number | null = null;
+  private readonly kernelCache: KernelCache;
 
-  constructor(private readonly options: EngineOptions) {}
+  constructor(private readonly options: EngineOptions) {
+    this.kernelCache = options.kernelCache ?? memoryKernelCache();
+  }
+
+  /** Runs every kernel check on this GPU now (not from the cache): each variant with its max error, pass or fail. */
+  async selftest(): Promise<KernelCheck[]> {
+    return runKernelChecks((await this.context()).ctx);
+  }
 
   async gpuInfo() {
     return (await this.context()).gpu.info;
@@ -108,8 +125,14 @@ export class Engine implements EngineApi {
     checkWeightsMatchConfig(config, source.tensors, files.label);
     const tokenizer = await loadTokenizer(files);
     const limits: GpuMemoryLimits = { ...gpu.info.limits, memoryBudget: this.options.memoryBudget ?? DEFAULT_MEMORY_BUDGET };
+    // Settles the weights' dtype and the kernels' variants for this GPU before anything is sized from them.
+    const kernels = await prepareKernels(ctx, gpu.info, config, {
+      cache: this.kernelCache,
+      pins: this.options.kernelPins,
+      onProgress: (stage, done, total) => onProgress?.({ stage, loadedBytes: done, totalBytes: total }),
+    });
     const weightPlan = new MemoryPlan();
-    planWeights(weightPlan, expectedTensors(config), ctx.shaderF16 ? 'f16' : 'f32');
+    planWeights(weightPlan, expectedTensors(config), ctx.weightDtype);
     weightPlan.check(limits, `${files.label}'s weights`, 'load a smaller model');
     const weights = await uploadWeights(ctx, config, source, files.label, gpu.info.limits, (loadedBytes, totalBytes) =>
       onProgress?.({ stage: 'uploading weights to the GPU', loadedBytes, totalBytes }),
@@ -123,6 +146,7 @@ export class Engine implements EngineApi {
       parameterCount: weights.parameterCount,
       weightDtype: weights.dtype,
       gpuBytes: weights.bytes,
+      kernels,
     };
     const model: LoadedModel = { ctx, config, weights, tokenizer, info, files, slots: new Map(), adapters: new Map(), limits, weightPlan, workspace: null! };
     model.workspace = new InferenceWorkspace(ctx, config, (plan) => this.checkRun(model, plan, 'generation', 'lower n, the prompt length or max new tokens'));
@@ -496,7 +520,9 @@ export class Engine implements EngineApi {
         this.model = null;
         this.gpu = null;
       });
-      return { gpu, ctx: new GpuContext(gpu.device, gpu.info.shaderF16) };
+      const ctx = new GpuContext(gpu.device, gpu.info.shaderF16);
+      for (const { kernel, variant, fault } of this.options.kernelFaults ?? []) matmulChoices(ctx).injectFault(kernel, variant, fault);
+      return { gpu, ctx };
     });
     return this.gpu;
   }

@@ -69,10 +69,19 @@ export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private commands: Command[] = [];
   private uniformArena: GPUBuffer | null = null;
+  /** Compilation reports not yet in. */
+  private readonly compiling = new Set<Promise<void>>();
   /** While set, every submitted dispatch is also kept here (the bench profiles a step by replaying them). */
   recording: Dispatch[] | null = null;
 
-  constructor(readonly device: GPUDevice, readonly shaderF16: boolean) {}
+  /** Where a shader's compile errors go (the kernel checks collect them instead). */
+  onCompileError: (message: string) => void = (message) => console.error(message);
+  /** The type matmul weights are uploaded in: f16 where the device has shader-f16 and its f16 kernels pass their checks. */
+  weightDtype: 'f32' | 'f16';
+
+  constructor(readonly device: GPUDevice, readonly shaderF16: boolean) {
+    this.weightDtype = shaderF16 ? 'f16' : 'f32';
+  }
 
   /** A compute pipeline for `code`, compiled once per (label, code). Compile errors become ShaderCompileError. */
   pipeline(label: string, code: string): GPUComputePipeline {
@@ -82,12 +91,19 @@ export class GpuContext {
       const module = this.device.createShaderModule({ label, code });
       pipeline = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.pipelines.set(key, pipeline);
-      void module.getCompilationInfo().then((info) => {
+      const reported = module.getCompilationInfo().then((info) => {
         const errors = info.messages.filter((m) => m.type === 'error');
-        if (errors.length) console.error(new ShaderCompileError(label, errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n')).message);
+        if (errors.length) this.onCompileError(new ShaderCompileError(label, errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n')).message);
       });
+      this.compiling.add(reported);
+      void reported.finally(() => this.compiling.delete(reported));
     }
     return pipeline;
+  }
+
+  /** Resolves once every shader compiled so far has reported its errors to onCompileError. */
+  async compilationsReported(): Promise<void> {
+    await Promise.all([...this.compiling]);
   }
 
   /** Like `pipeline`, but awaits compilation and throws ShaderCompileError on bad WGSL. */

@@ -1,5 +1,5 @@
 // Uploads a Llama-family checkpoint to the GPU once. Matmul weights become f16 where the device has
-// shader-f16 (half the memory and bandwidth), everything else f32. A failed upload destroys what it made.
+// shader-f16 and its f16 kernels passed their checks (half the memory and bandwidth), everything else f32. A failed upload destroys what it made.
 import type { GpuContext, GpuWeight } from '../gpu/context';
 import { embeddingTensor, finalNormTensor, layerCount, layerTensorNames, lmHeadTensor, type Projection } from './architecture';
 import type { ModelConfig } from './config';
@@ -122,7 +122,7 @@ export async function uploadWeights(
     }
     assertFitsGpu(name, shape.reduce((a, b) => a * b, 1) * 4, limits);
   }
-  const dtype = ctx.shaderF16 ? 'f16' : 'f32';
+  const dtype = ctx.weightDtype;
   const totalBytes = expected.reduce((a, { name }) => a + source.tensors.get(name)!.byteLength, 0);
   let loadedBytes = 0;
   const created: GPUBuffer[] = [];

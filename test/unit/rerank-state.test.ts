@@ -22,6 +22,7 @@ const model: ModelInfo = {
     architecture: 'llama', vocabSize: 97, hiddenSize: 4, intermediateSize: 8, numLayers: 1, numHeads: 1, numKvHeads: 1, headDim: 4,
     ropeTheta: 10000, rmsNormEps: 1e-6, tieWordEmbeddings: false, attentionBias: false, maxPositionEmbeddings: 128, bosTokenId: 1, eosTokenIds: [2],
   },
+  kernels: { adapter: 'none', weightDtype: 'f32', fallback: null, checks: [], checksFrom: 'cache', tuning: 'pinned', pins: {}, choices: [], setupMs: 0 },
 };
 
 const adapter = (score?: number[]): LoraAdapter => ({
