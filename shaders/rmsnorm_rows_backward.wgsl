@@ -1,6 +1,6 @@
 // rmsnorm_rows_backward: the input gradient of out = inp * rstd * weight, rstd = 1 / sqrt(mean(inp^2) + eps),
 //   dinp += rstd * (weight * dout) - inp * rstd^3 / C * sum(weight * dout * inp)
-// for narrow rows (C a multiple of 4, at most ROW_MAX_C in the wrapper): one invocation per row with vec4 loads
+// for rows of C a multiple of 4 (up to NORM_ROW_MAX_C in the wrapper): one invocation per row with vec4 loads
 // and no barriers, as rmsnorm_rows_forward. The weight is frozen (no dweight).
 // Reads dout, inp, weight; accumulates into dinp. Dispatch: grid2(ceil(N / 64)) workgroups of 64.
 @group(0) @binding(0) var<storage, read_write> dinp: array<vec4<f32>>; // (N, C/4)

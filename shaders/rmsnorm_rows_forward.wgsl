@@ -1,6 +1,6 @@
-// rmsnorm_rows_forward: out (N, C) = inp / sqrt(mean(inp^2) + eps) * weight for narrow rows (C a multiple of 4,
-// at most ROW_MAX_C in the wrapper): one invocation per row, vec4 loads, so a workgroup holds 64 rows and needs
-// no reduction tree or barriers (a 64-wide row would leave most lanes of a row-per-workgroup kernel idle).
+// rmsnorm_rows_forward: out (N, C) = inp / sqrt(mean(inp^2) + eps) * weight for rows of C a multiple of 4 (up to
+// NORM_ROW_MAX_C in the wrapper): one invocation per row, vec4 loads, so a workgroup holds 64 rows and needs no
+// reduction tree or barriers (a narrow row would leave most lanes of a row-per-workgroup kernel idle).
 // Reads inp, weight; writes out (no accumulation). Dispatch: grid2(ceil(N / 64)) workgroups of 64.
 @group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>; // (N, C/4)
 @group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;       // (N, C/4)

@@ -3,6 +3,7 @@
 // key's bytes before it is handed out. Teacher jobs and their request cache stay on the device that ran them.
 import type { IDBPDatabase } from 'idb';
 import { API_KEY } from '../teacher/settings';
+import { KERNEL_SETTING_PREFIX } from './settings';
 import { BundleError, containsBytes, decodeBundle, emptyStores, encodeBundle, type BundleRecord, type BundleStore, type BundleStores } from './bundle';
 import { rangeOf, type StudioDB } from './db';
 import { commit } from './store';
@@ -21,7 +22,8 @@ export async function exportBundle(db: IDBPDatabase<StudioDB>, now = Date.now())
   const tx = db.transaction([...recordStores, 'settings'], 'readonly');
   for (const name of recordStores) stores[name] = (await tx.objectStore(name).getAll()) as unknown as BundleRecord[];
   const settings = tx.objectStore('settings');
-  const keys = (await settings.getAllKeys()).filter((k) => k !== API_KEY);
+  // Never the key; nor this device's kernel checks and choices, which describe its GPU.
+  const keys = (await settings.getAllKeys()).filter((k) => k !== API_KEY && !String(k).startsWith(KERNEL_SETTING_PREFIX));
   for (const key of keys) stores.settings.push({ key, value: await settings.get(key) });
   const apiKey = (await settings.get(API_KEY)) as string | undefined;
   await tx.done;

@@ -18,3 +18,6 @@ export class SettingsStore {
     await this.db.delete('settings', key);
   }
 }
+
+/** Settings under this prefix are the engine's kernel checks and choices for this device's GPU: bundles leave them out. */
+export const KERNEL_SETTING_PREFIX = 'kernels:';

@@ -29,6 +29,8 @@ export interface LoadProgress {
   totalBytes: number;
   /** True when the bytes came from the local cache rather than the network. */
   fromCache?: boolean;
+  /** 'steps' when loadedBytes and totalBytes count steps, not bytes (the kernel checks and timings). */
+  unit?: 'steps';
 }
 
 export interface ModelInfo {

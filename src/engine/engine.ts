@@ -129,7 +129,7 @@ export class Engine implements EngineApi {
     const kernels = await prepareKernels(ctx, gpu.info, config, {
       cache: this.kernelCache,
       pins: this.options.kernelPins,
-      onProgress: (stage, done, total) => onProgress?.({ stage, loadedBytes: done, totalBytes: total }),
+      onProgress: (stage, done, total) => onProgress?.({ stage, loadedBytes: done, totalBytes: total, unit: 'steps' }),
     });
     const weightPlan = new MemoryPlan();
     planWeights(weightPlan, expectedTensors(config), ctx.weightDtype);

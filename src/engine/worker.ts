@@ -4,6 +4,7 @@ import { acquireGpu } from '../gpu/device';
 import { cacheStorageCache } from '../model/file-cache';
 import type { LogitsResult } from './api';
 import { Engine } from './engine';
+import { indexedDbKernelCache } from './kernel-cache-idb';
 
 class WorkerEngine extends Engine {
   /** Logits move to the UI thread instead of being copied. */
@@ -13,4 +14,4 @@ class WorkerEngine extends Engine {
   }
 }
 
-expose(new WorkerEngine({ gpu: () => acquireGpu(navigator.gpu), hubCache: cacheStorageCache() }));
+expose(new WorkerEngine({ gpu: () => acquireGpu(navigator.gpu), hubCache: cacheStorageCache(), kernelCache: indexedDbKernelCache() }));

@@ -68,6 +68,13 @@ export function specializedPipeline(ctx: GpuContext, label: string, code: string
  */
 export const ROW_MAX_C = 256;
 
+/**
+ * RMSNorm takes its one-invocation-per-row kernels at any width that is a multiple of 4: measured on SwiftShader at
+ * C = 576 they ran 3x (one row) to 36x (256 rows) the workgroup-per-row kernels, and on any GPU a norm's row is a
+ * sliver of the matmuls beside it.
+ */
+export const NORM_ROW_MAX_C = 16384;
+
 /** Whether rows `width` wide take a one-invocation-per-row kernel. */
 export function isNarrowRow(width: number, max = ROW_MAX_C): boolean {
   return width <= max && width % 4 === 0;

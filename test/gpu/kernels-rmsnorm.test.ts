@@ -9,11 +9,12 @@ describe('rmsnorm_forward', () => {
     { N: 1, C: 1 },
     { N: 3, C: 255 },
     { N: 4, C: 102 }, // 128 lanes (workgroups are sized to C)
-    { N: 4, C: 100 }, // one invocation per row (C a multiple of 4 up to ROW_MAX_C)
+    { N: 4, C: 100 }, // one invocation per row (C a multiple of 4)
     { N: 67, C: 64 }, // rows past one workgroup of 64
     { N: 5, C: 256 },
     { N: 17, C: 257 },
-    { N: 2, C: 1000 },
+    { N: 2, C: 1000 }, // one invocation per row, wide
+    { N: 70, C: 1538 }, // a workgroup per row, wide
   ])('matches its CPU twin %o', async ({ N, C }) => {
     const ctx = await testContext();
     const rng = seeded(N * 7919 + C);

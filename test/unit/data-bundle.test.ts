@@ -5,7 +5,7 @@ import type { IDBPDatabase } from 'idb';
 import { exportBundle, importBundle } from '../../src/data/bundle-io';
 import { openStudioDB, type StudioDB } from '../../src/data/db';
 import { RunStore } from '../../src/data/runs';
-import { SettingsStore } from '../../src/data/settings';
+import { KERNEL_SETTING_PREFIX, SettingsStore } from '../../src/data/settings';
 import { DatasetStore } from '../../src/data/store';
 import { EvalStore, type JudgeRunRecord } from '../../src/eval/store';
 import type { LoraAdapter } from '../../src/model/lora';
@@ -72,8 +72,11 @@ async function seed(project: Project) {
   const settings = new SettingsStore(project);
   await settings.set(SETTINGS_KEY, { baseURL: 'http://127.0.0.1:9/v1', teacherModel: 'gpt-4' });
   await settings.set(API_KEY, SECRET);
+  await settings.set(KERNEL_CHOICES, [{ key: 'matmul_forward 1 64x64 f32', variant: 'direct_x16_y1' }]);
   return { datasetId: dataset.id, runId: run.id };
 }
+
+const KERNEL_CHOICES = `${KERNEL_SETTING_PREFIX}kernel choices|SwiftShader|abc`;
 
 describe('bundle file format', () => {
   test('round-trips typed arrays, non-finite numbers and nested records', () => {
@@ -158,6 +161,9 @@ describe('project bundle export and import', () => {
     expect(await to.evals.ratings('hhh-1')).toEqual(await from.evals.ratings('hhh-1'));
     expect(await to.settings.get(SETTINGS_KEY)).toEqual(await from.settings.get(SETTINGS_KEY));
     expect(await to.settings.get(API_KEY)).toBeUndefined();
+    // This machine's kernel choices describe its GPU, not the project.
+    expect(await from.settings.get(KERNEL_CHOICES)).toBeDefined();
+    expect(await to.settings.get(KERNEL_CHOICES)).toBeUndefined();
   });
 
   test('import merges: what the browser had stays, its own key included, and a reimport replaces rather than duplicates', async () => {

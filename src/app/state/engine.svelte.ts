@@ -3,6 +3,7 @@
 import { getContext, setContext } from 'svelte';
 import type { LoadProgress, ModelInfo, ModelSource } from '../../engine/api';
 import type { EngineClient } from '../../engine/client';
+import type { KernelCheck } from '../../engine/kernel-checks';
 import type { ModelRef } from '../../data/runs';
 import type { GpuInfo } from '../../gpu/device';
 import { opfsModelFolders, type KeptFolder, type ModelFolders } from '../../model/file-cache';
@@ -40,6 +41,10 @@ export class EngineState {
   /** Local model folders kept in the browser, newest first. */
   keptFolders = $state.raw<KeptFolder[]>([]);
   keptError = $state<string | null>(null);
+  /** The latest self-test: every kernel check run now on this GPU. */
+  selftest = $state.raw<KernelCheck[] | null>(null);
+  selftestRunning = $state(false);
+  selftestError = $state<string | null>(null);
 
   constructor(
     readonly engine: EngineClient,
@@ -57,6 +62,20 @@ export class EngineState {
   }
 
   private initialized: Promise<void> | null = null;
+
+  /** Runs every kernel check on this GPU now (not from the cache), for the GPU panel. */
+  async runSelftest(): Promise<void> {
+    if (this.selftestRunning) return;
+    this.selftestRunning = true;
+    this.selftestError = null;
+    try {
+      this.selftest = await this.engine.selftest();
+    } catch (error) {
+      this.selftestError = messageOf(error);
+    } finally {
+      this.selftestRunning = false;
+    }
+  }
 
   /** Asks the worker for the GPU and any model it already holds; once, by the first page that shows them. */
   init(): Promise<void> {
