@@ -97,6 +97,8 @@ export interface RankingFigureRow {
   b: number;
   /** The judge run it comes from. */
   run: string;
+  /** The bootstrap 95% interval of a / b; null without one. */
+  ci: [number, number] | null;
 }
 
 /** The ranking groups of one model judged against one opponent, and the paper's chart to read them beside. */
@@ -129,7 +131,10 @@ export function rankingFigures(rows: readonly JudgeRow[]): RankingFigure[] {
     if (!figure) figures.set(key, (figure = { key, model, opponent, rows: [], paper: paperRankingFigureFor(opponent) }));
     if (figure.rows.some((x) => x.group === group)) continue;
     const [a, b] = side === 'a' ? [r.summary.a_total, r.summary.b_total] : [r.summary.b_total, r.summary.a_total];
-    figure.rows.push({ group, label: rankingGroupName(group), a, b, run: r.run });
+    // Judged on the B side: every resample's ratio turns round, so the interval's ends do (1 / x is monotone).
+    const judged = r.stats.relative_score_ci95;
+    const ci: [number, number] | null = side === 'a' ? judged : judged && judged[0] > 0 ? [1 / judged[1], 1 / judged[0]] : null;
+    figure.rows.push({ group, label: rankingGroupName(group), a, b, run: r.run, ci });
   }
   for (const f of figures.values()) f.rows.sort((x, y) => groupOrder(x.group) - groupOrder(y.group));
   return [...figures.values()];
