@@ -1,12 +1,14 @@
 // `judge --questions FILE --answers-a FILE --answers-b FILE --base-url URL --model NAME [--prompt vicuna|pair-v2]
-// [--cache DIR] [--concurrency N] [--budget USD]`: GPT-4 as judge of A against B, each question in both orders,
-// as a job on the teacher's job runner (Retry-After, budget, cost), printing the paper's totals as JSON. The key
-// comes from OPENAI_API_KEY and goes nowhere but the endpoint.
+// [--cache DIR] [--concurrency N] [--budget USD] [--bootstrap N] [--seed S]`: GPT-4 as judge of A against B, each
+// question in both orders, as a job on the teacher's job runner (Retry-After, budget, cost), printing as JSON the
+// paper's totals, the per-question verdicts (`questions`), bootstrap 95% intervals (N resamples, seed S), position
+// consistency and the length-controlled win rate. The key comes from OPENAI_API_KEY and goes nowhere but the endpoint.
 import { readFile } from 'node:fs/promises';
 import { numberFlag, parseFlags, requireFlag, UsageError } from './args';
 import { alignAnswers, parseAnswerSet, parseEvalSet } from '../eval/eval-set';
 import { judgeJobSpec, judgeSources, judgeTasks, summarize, verdictOf, type Verdict } from '../eval/judge';
 import { JUDGE_PROMPTS, type JudgePromptId } from '../eval/judge-prompts';
+import { answerLength, DEFAULT_BOOTSTRAP, judgeStats, questionVerdicts } from '../eval/judge-stats';
 import { DirCache } from '../eval/node-cache';
 import { TeacherClient } from '../teacher/client';
 import { MemoryCache, MemoryJobStore } from '../teacher/memory-store';
@@ -16,7 +18,7 @@ import { JobRunner, newJob } from '../teacher/runner';
 export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv, {
     questions: 'string', 'answers-a': 'string', 'answers-b': 'string', 'base-url': 'string', model: 'string',
-    prompt: 'string', cache: 'string', concurrency: 'string', budget: 'string',
+    prompt: 'string', cache: 'string', concurrency: 'string', budget: 'string', bootstrap: 'string', seed: 'string',
   });
   const questionsFile = requireFlag(flags.questions, 'questions');
   const aFile = requireFlag(flags['answers-a'], 'answers-a');
@@ -28,6 +30,10 @@ export async function run(argv: string[]): Promise<void> {
   const concurrency = numberFlag(flags.concurrency, 'concurrency', 4);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a whole number of at least 1');
   const budget = flags.budget === undefined ? null : numberFlag(flags.budget, 'budget', 0);
+  const resamples = numberFlag(flags.bootstrap, 'bootstrap', DEFAULT_BOOTSTRAP.resamples);
+  if (!Number.isInteger(resamples) || resamples < 1) throw new UsageError('--bootstrap must be a whole number of resamples, at least 1');
+  const seed = numberFlag(flags.seed, 'seed', DEFAULT_BOOTSTRAP.seed);
+  if (!Number.isInteger(seed)) throw new UsageError('--seed must be a whole number');
   const apiKey = process.env.OPENAI_API_KEY;
   if (!apiKey) throw new UsageError('set OPENAI_API_KEY to the key for --base-url (any non-empty value for a local server that needs none)');
 
@@ -47,8 +53,11 @@ export async function run(argv: string[]): Promise<void> {
   if (finished.status === 'failed') throw new Error(finished.error ?? 'the judge endpoint refused the run');
   const verdicts = (await store.loadItems(job.id)).map((item) => verdictOf(finished.spec, item)).filter((v): v is Verdict => v !== null);
   const summary = summarize(verdicts);
+  const lengths = Object.fromEntries(items.map((q) => [q.id, { a: answerLength(answers.a.get(q.id)!), b: answerLength(answers.b.get(q.id)!) }]));
+  const questions = questionVerdicts(verdicts, lengths);
+  const stats = judgeStats(questions, { resamples, seed });
   const p = runner.progress();
-  process.stdout.write(`${JSON.stringify({ ...summary, requests: p.requests, cache_hits: p.cacheHits, cost_usd: p.cost })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...summary, ...stats, questions, requests: p.requests, cache_hits: p.cacheHits, cost_usd: p.cost })}\n`);
   const again = `run again to retry them${flags.cache ? ', the others come from the cache' : ''}`;
   if (finished.status === 'budget') throw new Error(`${finished.error} (raise --budget; ${again})`);
   if (summary.failed.length) throw new Error(`${summary.failed.length} judgement(s) failed (the first: ${summary.failed[0].error}); ${again}`);

@@ -1,7 +1,7 @@
 // `train-rm --model DIR --data FILE --out ADAPTER_DIR [--rank R] [--alpha A] [--targets ...] [--lr X]
 // [--epochs E | --steps S] [--batch-size B] [--max-len T] [--seed S] [--val-fraction F] [--margin] [--run-dir DIR]`: a reward model
 // (LoRA + score head) on preference pairs; one JSON line per step {"step","loss","accuracy","margin","lr"} (plus the
-// validation accuracy where measured), and a PEFT SEQ_CLS adapter in ADAPTER_DIR.
+// validation accuracy and the held-out pairs it is over, where measured), and a PEFT SEQ_CLS adapter in ADAPTER_DIR.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pairsFromText } from '../train/pairs';
@@ -29,6 +29,7 @@ export async function run(argv: string[]): Promise<void> {
     const result = await trainInSession(run, (hooks) => runReward(engine.modelOnGpu(), pairs, settings, { baseModel, padId: engine.padId(), ...engine.trainingMemory(), ...hooks }), (e) => {
       const line: Record<string, number> = { step: e.step, loss: e.loss ?? NaN, accuracy: e.accuracy ?? NaN, margin: e.margin ?? NaN, lr: e.lr };
       if (e.valAccuracy !== undefined) line.val_accuracy = e.valAccuracy;
+      if (e.valPairs !== undefined) line.val_pairs = e.valPairs;
       if (e.valLoss !== undefined) line.val_loss = e.valLoss;
       process.stdout.write(`${JSON.stringify(line)}\n`);
     });

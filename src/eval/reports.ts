@@ -1,12 +1,14 @@
 // The Reports page's tables, as rows for the screen and as CSV / JSON for export. User runs and the paper's
 // reference numbers go through the same functions, so an export says which is which.
 import { toCsv } from './csv';
+import { alignAnswers, type EvalItem } from './eval-set';
 import { CRITERIA, type HhhResults } from './hhh';
 import { summarize, type JudgeSummary } from './judge';
+import { answerLength, judgeStats, questionVerdicts, type AnswerLengths, type JudgeStats, type QuestionVerdict } from './judge-stats';
 import { PAPER_FIGURE6, PAPER_FIGURE6_SOURCE, paperRankingFigureFor, type PaperJudgeFigure } from './paper';
 import { groupLabel, groupOrder, rankingOf, type RankingGroup } from './ranking';
 import { LENGTH_BINS, type LengthBin, type RougeReport } from './rouge-report';
-import type { AnswerSetRecord, JudgeRunRecord, RougeRunRecord } from './store';
+import type { AnswerSetRecord, EvalSetRecord, JudgeRunRecord, RougeRunRecord } from './store';
 
 /** A judged answer set that is one group of a reward-model ranking run, and on which side it was judged. */
 export interface JudgeRanking {
@@ -24,6 +26,8 @@ export interface JudgeRow {
   judge: string;
   prompt: string;
   summary: JudgeSummary;
+  /** Intervals, position consistency, length-controlled win rate. */
+  stats: JudgeStats;
   /** Set when A (or else B) is a ranking group. */
   ranking: JudgeRanking | null;
   /** The model behind B: the API model that wrote its answers, else its label. The paper's series go beside
@@ -31,8 +35,41 @@ export interface JudgeRow {
   bModel: string;
 }
 
+/** A and B's answers per question id. */
+export interface JudgedAnswers {
+  a: ReadonlyMap<string, string>;
+  b: ReadonlyMap<string, string>;
+}
+
+/** The two answers a run judged, while its eval set and both answer sets are stored; else null. */
+export function judgedAnswers(run: JudgeRunRecord, items: readonly EvalItem[] | undefined, answerSets: readonly AnswerSetRecord[]): JudgedAnswers | null {
+  const [a, b] = [run.answerSets.a, run.answerSets.b].map((id) => answerSets.find((s) => s.id === id));
+  if (!items || !a || !b) return null;
+  try {
+    return { a: alignAnswers(items, a.rows, a.name), b: alignAnswers(items, b.rows, b.name) };
+  } catch {
+    return null;
+  }
+}
+
+export function answerLengthsOf(answers: JudgedAnswers): Record<string, AnswerLengths> {
+  return Object.fromEntries([...answers.a].map(([id, text]) => [id, { a: answerLength(text), b: answerLength(answers.b.get(id) ?? '') }]));
+}
+
+/**
+ * A run's per-question verdicts with the answers' lengths: as recorded when it started, else (runs from before
+ * lengths were recorded) measured on its answer sets while they are stored, else none.
+ */
+export function runQuestions(run: JudgeRunRecord, evalSets: readonly EvalSetRecord[] = [], answerSets: readonly AnswerSetRecord[] = []): QuestionVerdict[] {
+  const measured = () => {
+    const answers = judgedAnswers(run, evalSets.find((s) => s.id === run.evalSetId)?.items, answerSets);
+    return answers ? answerLengthsOf(answers) : undefined;
+  };
+  return questionVerdicts(run.verdicts, run.answerLengths ?? measured());
+}
+
 /** One row per judge run; `answerSets` (the stored ones) tell which runs judged a ranking group. */
-export function judgeRows(runs: readonly JudgeRunRecord[], answerSets: readonly AnswerSetRecord[] = []): JudgeRow[] {
+export function judgeRows(runs: readonly JudgeRunRecord[], answerSets: readonly AnswerSetRecord[] = [], evalSets: readonly EvalSetRecord[] = []): JudgeRow[] {
   const byId = new Map(answerSets.map((s) => [s.id, s]));
   const rankingIn = (r: JudgeRunRecord): JudgeRanking | null => {
     for (const side of ['a', 'b'] as const) {
@@ -46,8 +83,8 @@ export function judgeRows(runs: readonly JudgeRunRecord[], answerSets: readonly 
     return origin?.kind === 'api' ? origin.model : label;
   };
   return runs.map((r) => ({
-    run: r.name, a: r.labels.a, b: r.labels.b, judge: r.model, prompt: r.prompt, summary: summarize(r.verdicts), ranking: rankingIn(r),
-    bModel: modelOf(r.answerSets.b, r.labels.b),
+    run: r.name, a: r.labels.a, b: r.labels.b, judge: r.model, prompt: r.prompt, summary: summarize(r.verdicts),
+    stats: judgeStats(runQuestions(r, evalSets, answerSets)), ranking: rankingIn(r), bModel: modelOf(r.answerSets.b, r.labels.b),
   }));
 }
 
@@ -60,6 +97,8 @@ export interface RankingFigureRow {
   b: number;
   /** The judge run it comes from. */
   run: string;
+  /** The bootstrap 95% interval of a / b; null without one. */
+  ci: [number, number] | null;
 }
 
 /** The ranking groups of one model judged against one opponent, and the paper's chart to read them beside. */
@@ -92,7 +131,10 @@ export function rankingFigures(rows: readonly JudgeRow[]): RankingFigure[] {
     if (!figure) figures.set(key, (figure = { key, model, opponent, rows: [], paper: paperRankingFigureFor(opponent) }));
     if (figure.rows.some((x) => x.group === group)) continue;
     const [a, b] = side === 'a' ? [r.summary.a_total, r.summary.b_total] : [r.summary.b_total, r.summary.a_total];
-    figure.rows.push({ group, label: rankingGroupName(group), a, b, run: r.run });
+    // Judged on the B side: every resample's ratio turns round, so the interval's ends do (1 / x is monotone).
+    const judged = r.stats.relative_score_ci95;
+    const ci: [number, number] | null = side === 'a' ? judged : judged && judged[0] > 0 ? [1 / judged[1], 1 / judged[0]] : null;
+    figure.rows.push({ group, label: rankingGroupName(group), a, b, run: r.run, ci });
   }
   for (const f of figures.values()) f.rows.sort((x, y) => groupOrder(x.group) - groupOrder(y.group));
   return [...figures.values()];
@@ -114,12 +156,32 @@ const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.to
 
 export function judgeCsv(rows: readonly JudgeRow[]): string {
   const head = ['run', 'model_a', 'model_b', 'judge', 'prompt', 'questions', 'a_total', 'b_total', 'ratio',
-    'a_first_a_total', 'a_first_b_total', 'b_first_a_total', 'b_first_b_total', 'wins', 'ties', 'losses', 'unparsed', 'failed'];
-  return toCsv([head, ...rows.map(({ run, a, b, judge, prompt, summary: s }) => [
+    'a_first_a_total', 'a_first_b_total', 'b_first_a_total', 'b_first_b_total', 'wins', 'ties', 'losses', 'unparsed', 'failed',
+    'relative_score_ci95_low', 'relative_score_ci95_high', 'win_rate', 'win_rate_ci95_low', 'win_rate_ci95_high',
+    'position_consistency', 'first_position_win_rate', 'lc_win_rate', 'length_coefficient'];
+  return toCsv([head, ...rows.map(({ run, a, b, judge, prompt, summary: s, stats: t }) => [
     run, a, b, judge, prompt, s.n, s.a_total, s.b_total, round(s.ratio),
     s.orders[0].a_total, s.orders[0].b_total, s.orders[1].a_total, s.orders[1].b_total,
     s.wins, s.ties, s.losses, s.unparsed.length, s.failed.length,
+    round(t.relative_score_ci95?.[0] ?? null), round(t.relative_score_ci95?.[1] ?? null), round(t.win_rate),
+    round(t.win_rate_ci95?.[0] ?? null), round(t.win_rate_ci95?.[1] ?? null),
+    round(t.position_consistency), round(t.first_position_win_rate), round(t.lc_win_rate), round(t.length_coefficient),
   ])]);
+}
+
+/** A run's per-question table: points in each order, outcome, lengths, and the two answers when they are stored. */
+export function questionsCsv(questions: readonly QuestionVerdict[], answers: JudgedAnswers | null): string {
+  const head = ['question_id', 'category', 'a_first_a', 'a_first_b', 'b_first_a', 'b_first_b', 'outcome', 'length_a', 'length_b', 'answer_a', 'answer_b'];
+  return toCsv([head, ...questions.map((q) => [
+    q.question_id, q.category, q.a_first.a, q.a_first.b, q.b_first.a, q.b_first.b, q.outcome, q.length?.a ?? null, q.length?.b ?? null,
+    answers?.a.get(q.question_id) ?? null, answers?.b.get(q.question_id) ?? null,
+  ])]);
+}
+
+export function questionsJson(questions: readonly QuestionVerdict[], answers: JudgedAnswers | null): string {
+  return JSON.stringify(questions.map((q) => ({
+    ...q, answer_a: answers?.a.get(q.question_id) ?? null, answer_b: answers?.b.get(q.question_id) ?? null,
+  })), null, 2);
 }
 
 /** One row per run and category. */
@@ -130,7 +192,7 @@ export function judgeCategoryCsv(rows: readonly JudgeRow[]): string {
 }
 
 export function judgeJson(rows: readonly JudgeRow[]): string {
-  return JSON.stringify(rows.map(({ run, a, b, judge, prompt, summary }) => ({ run, model_a: a, model_b: b, judge, prompt, ...summary })), null, 2);
+  return JSON.stringify(rows.map(({ run, a, b, judge, prompt, summary, stats }) => ({ run, model_a: a, model_b: b, judge, prompt, ...summary, ...stats })), null, 2);
 }
 
 export interface RougeSeriesRow {

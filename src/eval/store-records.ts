@@ -3,6 +3,7 @@
 import type { AnswerRow, EvalItem } from './eval-set';
 import type { JudgePromptId } from './judge-prompts';
 import type { Verdict } from './judge';
+import type { AnswerLengths } from './judge-stats';
 import type { RougeReport } from './rouge-report';
 import type { ScoreDistribution } from './score-file';
 
@@ -58,6 +59,11 @@ export interface JudgeRunRecord {
   answerSets: { a: string; b: string };
   labels: { a: string; b: string };
   verdicts: Verdict[];
+  /**
+   * The judged answers' lengths per question id, recorded when the run starts (so the length-controlled win rate
+   * survives a deleted answer set). Runs from before it was recorded have none.
+   */
+  answerLengths?: Record<string, AnswerLengths>;
 }
 
 export interface RougeRunRecord {

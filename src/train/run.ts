@@ -94,6 +94,8 @@ export interface TrainEvent {
   margin?: number;
   valAccuracy?: number;
   valMargin?: number;
+  /** Reward model and DPO: the held-out pairs valAccuracy is over (for its interval). */
+  valPairs?: number;
   /** DPO: the mean implicit rewards beta * (log pi - log ref) of the chosen and the rejected responses. */
   chosenReward?: number;
   rejectedReward?: number;
@@ -151,6 +153,8 @@ interface RunKind<TExample, TBatch extends StepBatch, TShape extends StepShape =
   prepare?(batches: TBatch[]): Promise<void>;
   /** What the run's checkpoints carry besides the adapter and optimizer. */
   saved?(): Partial<Checkpoint>;
+  /** Pairs in a batch, for heads scored on pairs: a validation accuracy's interval needs how many it is over. */
+  pairs?(batch: TBatch): number;
 }
 
 const sftKind: RunKind<TrainExample, Batch> = {
@@ -167,6 +171,7 @@ const rewardKind: RunKind<PairExample, PairBatch> = {
   layoutHead: layoutRewardHead,
   stepper: rewardStepper,
   init: (config, settings, baseModel, seed) => ({ ...initAdapter(config, settings, baseModel, seed), score: initScore(config, seed) }),
+  pairs: (batch) => batch.P,
 };
 
 /**
@@ -187,6 +192,7 @@ function dpoKind(settings: DpoSettings, start: LoraAdapter | undefined, referenc
     init: (config, lora, baseModel, seed) => (start ? { ...start, dropout: lora.dropout, score: undefined } : initAdapter(config, lora, baseModel, seed)),
     prepare: (batches) => readReference(made!, batches),
     saved: () => ({ reference: reference.slice() }),
+    pairs: (batch) => batch.P,
   };
 }
 
@@ -297,6 +303,7 @@ async function runTraining<TExample, TBatch extends StepBatch, TShape extends St
     if (options.onCheckpoint) await options.onCheckpoint({ step, adapter: await lora.download(), optimizer: await lora.downloadOptimizer(), ...kind.saved?.() });
   };
   const validate = async () => (valBatches.length ? stepper.evaluate(valBatches) : null);
+  const valPairs = kind.pairs && valBatches.reduce((n, b) => n + kind.pairs!(b), 0);
 
   let step = options.resume?.step ?? 0;
   let finalLoss: number | null = null;
@@ -335,7 +342,7 @@ async function runTraining<TExample, TBatch extends StepBatch, TShape extends St
         const val = await validate();
         if (val) {
           valLoss = val.loss;
-          Object.assign(event, validationFields(val));
+          Object.assign(event, validationFields(val), valPairs ? { valPairs } : {});
         }
       }
       options.onEvent?.(event);

@@ -347,7 +347,7 @@ describe('Rerank page', () => {
     const text = await chart.innerText();
     expect(text).toMatch(/^Ranking groups of local files against ChatGPT · beside Figure 4 · LLaMA-GPT4 answers ranked by the reward model, against ChatGPT/);
     // Random answers get the fake judge's default 5 against ChatGPT's 6, on 3 questions.
-    expect(text).toMatch(/Group 1 \(R1\)\s+15 : 18 = 83%\s+LLaMA-GPT4 Group 1 vs ChatGPT\s*paper\s+624 : 667 = 94%\s+B \(one answer\)\s+15 : 18 = 83%\s+LLaMA-GPT4 B \(one answer\) vs ChatGPT\s*paper\s+609 : 666\.5 = 91%/);
+    expect(text).toMatch(/Group 1 \(R1\)\s+15 : 18 = 83%\s+95% CI 83%–83%\s+LLaMA-GPT4 Group 1 vs ChatGPT\s*paper\s+624 : 667 = 94%\s+B \(one answer\)\s+15 : 18 = 83%\s+95% CI 83%–83%\s+LLaMA-GPT4 B \(one answer\) vs ChatGPT\s*paper\s+609 : 666\.5 = 91%/);
     expect(await chart.locator('[data-reference="true"]').count()).toBe(2);
     await page.getByRole('region', { name: 'GPT-4 judge report' }).getByLabel("the paper's series").uncheck();
     await expect.poll(() => chart.locator('[data-reference="true"]').count()).toBe(0);

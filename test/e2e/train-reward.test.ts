@@ -172,6 +172,8 @@ describe('Train page, reward model mode, on a tiny random model', () => {
     expect(valAccuracy.map((p) => p.x)).toEqual([3, 6, 9, 12, 15]);
     expect(valAccuracy.at(-1)!.y).toBeGreaterThanOrEqual(0.9);
     expect(await monitor.locator('[data-value="val-accuracy"]').innerText()).toMatch(/^(9\d(\.\d)?|100)%$/);
+    // Its Wilson 95% interval, over the held-out pairs.
+    expect(await monitor.locator('[data-value="val-accuracy-ci"]').innerText()).toMatch(/^\d+(\.\d)?%–\d+(\.\d)?% over \d+ held-out pairs$/);
     expect(await monitor.locator('[data-value="checkpoint"]').innerText()).toBe('step 15');
     await monitor.getByRole('status').filter({ hasText: 'in the reward slot (step 15)' }).waitFor();
     expect(await rewardSlotHolds(page)).toBe(true);

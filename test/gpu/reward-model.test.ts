@@ -104,6 +104,7 @@ describe('reward model', () => {
     expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['step', 'loss', 'accuracy', 'margin', 'lr']));
     const last = lines.at(-1);
     expect(last.val_accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(last.val_pairs).toBe(12); // a quarter of the 48 pairs held out
     expect(last.loss).toBeLessThan(lines[0].loss);
 
     const configJson = await readFile(path.join(out, 'adapter_config.json'), 'utf8');

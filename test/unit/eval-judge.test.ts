@@ -320,14 +320,54 @@ describe('judge CLI', () => {
     expect(out.ratio).toBeCloseTo(23 / 22, 12);
     expect(server.requests).toBe(6);
 
+    // Question 1 to A, 61 to B, 71 a tie, the same in both orders.
+    expect(out.questions).toEqual([
+      { question_id: '1', category: 'generic', a_first: { a: 8, b: 6 }, b_first: { a: 8, b: 6 }, outcome: 'a', length: { a: 5, b: 4 } },
+      { question_id: '61', category: 'coding', a_first: { a: 6, b: 7 }, b_first: { a: 6, b: 7 }, outcome: 'b', length: { a: 4, b: 5 } },
+      { question_id: '71', category: 'math', a_first: { a: 9, b: 9 }, b_first: { a: 9, b: 9 }, outcome: 'tie', length: { a: 4, b: 5 } },
+    ]);
+    expect(out).toMatchObject({ win_rate: 0.5, position_consistency: 1, first_position_win_rate: 0.5, bootstrap: { resamples: 1000, seed: 1 } });
+    for (const name of ['relative_score_ci95', 'win_rate_ci95']) {
+      expect(out[name]).toHaveLength(2);
+      expect(out[name][0]).toBeLessThanOrEqual(out[name][1]);
+    }
+    expect(out.relative_score_ci95[0]).toBeLessThan(out.ratio);
+    expect(out.relative_score_ci95[1]).toBeGreaterThan(out.ratio);
+    expect(typeof out.lc_win_rate).toBe('number');
+    expect(typeof out.length_coefficient).toBe('number');
+
     const second = await cli({ OPENAI_API_KEY: key }, ...args());
-    expect(JSON.parse(second.stdout)).toMatchObject({ a_total: 23, b_total: 22, requests: 0, cache_hits: 6 });
+    const again = JSON.parse(second.stdout);
+    expect(again).toMatchObject({ a_total: 23, b_total: 22, requests: 0, cache_hits: 6 });
     expect(server.requests).toBe(6);
+    const numbers = ({ requests: _r, cache_hits: _c, cost_usd: _u, ...rest }: Record<string, unknown>) => rest;
+    expect(numbers(again)).toEqual(numbers(out));
 
     const files = await readdir(path.join(dir, 'cache'));
     expect(files).toHaveLength(6);
     for (const f of files) expect(await readFile(path.join(dir, 'cache', f), 'utf8')).not.toContain(key);
     expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toContain(key);
+  }, 30_000);
+
+  test('a judge biased to the first answer: inconsistent questions, position consistency, --bootstrap and --seed', async () => {
+    const biased = await startJudgeServer({ apiKey: key, firstBias: 1 });
+    try {
+      const flags = ['--questions', path.join(dir, 'q.jsonl'), '--answers-a', path.join(dir, 'a.jsonl'), '--answers-b', path.join(dir, 'b.jsonl'),
+        '--base-url', biased.url, '--model', 'gpt-4', '--cache', path.join(dir, 'biased-cache')];
+      const out = JSON.parse((await cli({ OPENAI_API_KEY: key }, ...flags, '--bootstrap', '200', '--seed', '5')).stdout);
+      // Question 1 goes to A in both orders; 61 and 71 go to whichever answer is shown first (61: a tie with A first).
+      expect(out.questions.map((q: { outcome: string }) => q.outcome)).toEqual(['a', 'inconsistent', 'inconsistent']);
+      expect(out.position_consistency).toBeCloseTo(1 / 3, 12);
+      expect(out.first_position_win_rate).toBeCloseTo((1 + 0 + 0.5 + 1 + 1 + 1) / 6, 12);
+      expect(out.win_rate).toBeCloseTo((1 + 0.5 + 0.5) / 3, 12);
+      expect(out.bootstrap).toEqual({ resamples: 200, seed: 5 });
+      const same = JSON.parse((await cli({ OPENAI_API_KEY: key }, ...flags, '--bootstrap', '200', '--seed', '5')).stdout);
+      expect(same.win_rate_ci95).toEqual(out.win_rate_ci95);
+      expect(same.requests).toBe(0);
+      await expect(cli({ OPENAI_API_KEY: key }, ...flags, '--bootstrap', '0')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--bootstrap') });
+    } finally {
+      await biased.close();
+    }
   }, 30_000);
 
   test('a rejected key stops the run with a message that does not echo it', async () => {

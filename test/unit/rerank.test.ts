@@ -156,6 +156,11 @@ describe('ranking charts in Reports', () => {
       ['tiny', 'ChatGPT', 'ranked-vs-chatgpt', [['Group 1 (R1)', 7, 8]]],
     ]);
     expect(figures[0].rows[0].run).toBe('tiny R1 vs ChatGPT');
+    // One question: the interval is the point; on the B side it is turned round with the totals.
+    expect(figures[0].rows[0].ci).toEqual([9 / 8, 9 / 8]);
+    const [low, high] = figures[1].rows[0].ci!;
+    expect(low).toBeCloseTo(7 / 9, 12);
+    expect(high).toBeCloseTo(7 / 9, 12);
   });
 
   test('a group whose answer set was deleted is still read from its label', () => {

@@ -5,7 +5,7 @@ import type { Row } from '../../src/data/types';
 import type { PairExample } from '../../src/train/pairs';
 import { defaultDpoSettings } from '../../src/train/run';
 import { defaultDpoFormValues, defaultFormValues, defaultRewardFormValues, dpoPresets, rewardPresets, toDpoSettings, toRewardSettings, toSettings, TrainForm, validateForm } from '../../src/app/state/train-form.svelte';
-import { cutExamples, cutPairs, lastValue, pairsOfRows } from '../../src/app/state/train-data';
+import { cutExamples, cutPairs, lastValue, pairsOfRows, wilsonInterval } from '../../src/app/state/train-data';
 
 const row = (extra: Partial<Row>): Row => ({ instruction: 'Pick one.', input: '', output: '', ...extra });
 
@@ -155,4 +155,15 @@ test('lastValue reads the DPO rewards, validation ones only where validation ran
   expect(lastValue(events, 'rejectedReward')).toBe(-0.2);
   expect(lastValue(events, 'valChosenReward')).toBe(0.05);
   expect(lastValue(events.slice(0, 1), 'valRejectedReward')).toBeNull();
+});
+
+test('the Wilson 95% interval of a held-out accuracy: inside [0, 1], not empty at 100%, narrower with more pairs', () => {
+  const [low, high] = wilsonInterval(0.8, 10);
+  expect(low).toBeCloseTo(0.4902, 4);
+  expect(high).toBeCloseTo(0.9433, 4);
+  const [allLow, allHigh] = wilsonInterval(1, 10);
+  expect(allLow).toBeCloseTo(0.7225, 4);
+  expect(allHigh).toBeCloseTo(1, 12);
+  const [manyLow, manyHigh] = wilsonInterval(0.8, 1000);
+  expect(manyHigh - manyLow).toBeLessThan((high - low) / 5);
 });

@@ -9,6 +9,8 @@ import {
   judgeJobSpec, judgeSources, judgeTasks, parseVerdict, summarize, taskKey, verdictOf, type JudgeSettings, type JudgeSummary,
 } from '../../eval/judge';
 import type { JudgePromptId } from '../../eval/judge-prompts';
+import { judgeStats, type JudgeStats, type QuestionVerdict } from '../../eval/judge-stats';
+import { answerLengthsOf, judgedAnswers, runQuestions, type JudgedAnswers } from '../../eval/reports';
 import { nameProblem } from '../../data/names';
 import { rougeOfSources, type RougeSource } from '../../eval/rouge-report';
 import { parseScoreFile } from '../../eval/score-file';
@@ -329,8 +331,7 @@ export class EvalState {
       const a = this.answerSet(f.a), b = this.answerSet(f.b);
       if (!evalSet || !a || !b) throw new Error('pick an eval set and two answer sets');
       if (a.id === b.id) throw new Error('pick two different answer sets');
-      this.answersFor(evalSet.items, a.id);
-      this.answersFor(evalSet.items, b.id);
+      const answers = { a: this.answersFor(evalSet.items, a.id), b: this.answersFor(evalSet.items, b.id) };
       const key = await this.apiKey();
       const run: JudgeRunRecord = {
         id: crypto.randomUUID(),
@@ -343,6 +344,7 @@ export class EvalState {
         answerSets: { a: a.id, b: b.id },
         labels: { a: a.name, b: b.name },
         verdicts: [],
+        answerLengths: answerLengthsOf(answers),
       };
       await store.putJudgeRun(run);
       this.judgeRuns = [run, ...this.judgeRuns];
@@ -378,6 +380,20 @@ export class EvalState {
 
   summary(run: JudgeRunRecord): JudgeSummary {
     return summarize(run.verdicts);
+  }
+
+  /** The run's questions judged in both orders, with their answers' lengths where known. */
+  questions(run: JudgeRunRecord): QuestionVerdict[] {
+    return runQuestions(run, this.evalSets, this.answerSets);
+  }
+
+  stats(questions: readonly QuestionVerdict[]): JudgeStats {
+    return judgeStats(questions);
+  }
+
+  /** The answers the run judged, while its eval set and answer sets are stored. */
+  judgedAnswers(run: JudgeRunRecord): JudgedAnswers | null {
+    return judgedAnswers(run, this.evalSet(run.evalSetId)?.items, this.answerSets);
   }
 
   async deleteJudgeRun(id: string): Promise<void> {

@@ -49,7 +49,8 @@ export type EventValue =
   | 'chosenReward'
   | 'rejectedReward'
   | 'valChosenReward'
-  | 'valRejectedReward';
+  | 'valRejectedReward'
+  | 'valPairs';
 
 /** The latest value of `key` among the events (they are in step order), or null. */
 export function lastValue(events: readonly TrainEvent[], key: EventValue): number | null {
@@ -58,6 +59,17 @@ export function lastValue(events: readonly TrainEvent[], key: EventValue): numbe
     if (value !== undefined) return value;
   }
   return null;
+}
+
+/**
+ * The Wilson score 95% interval of an accuracy measured on n pairs (Wilson 1927): unlike the normal approximation it
+ * stays inside [0, 1] and is not empty at 0% or 100%, which small held-out sets often show.
+ */
+export function wilsonInterval(accuracy: number, n: number): [number, number] {
+  const z = 1.959964;
+  const centre = (accuracy + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((accuracy * (1 - accuracy)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 /** Whether a run stopped because its loss became NaN or infinite. */
