@@ -73,6 +73,13 @@ async function main(): Promise<void> {
     model: info.label,
     parameters: info.parameterCount,
     weight_dtype: info.weightDtype,
+    // What runs where on this adapter: the checks' outcome and each hot shape's chosen variant per row class.
+    kernels: {
+      tuning: info.kernels.tuning,
+      checks_failed: info.kernels.checks.filter((c) => c.status === 'fail').map((c) => `${c.kernel} ${c.variant} ${c.dtype}: ${c.reason}`),
+      fallback: info.kernels.fallback,
+      chosen: Object.fromEntries(info.kernels.choices.map((c) => [c.key, c.variant])),
+    },
     prompt_tokens: promptTokens,
     new_tokens: newTokens,
     generation: rows,

@@ -29,6 +29,29 @@ describe('playground with stories260K from local files', () => {
     expect(await studio.page.getByRole('radio', { name: 'Chat' }).isDisabled()).toBe(true);
   });
 
+  test('the GPU panel shows the kernels checked and chosen for the model, and a self-test on demand', async () => {
+    const { page } = studio;
+    const panel = page.getByRole('region', { name: 'GPU' });
+    const facts = await panel.innerText();
+    expect(facts).toMatch(/Kernels for local files/);
+    expect(facts).toMatch(/Weights\s+f32/);
+    // SwiftShader has no shader-f16: every f32 check passes, every f16 one is not available.
+    expect(facts).toMatch(/Checks\s+14 pass, 0 fail, 14 not available \(checked now\)/);
+    expect(facts).toMatch(/Variants\s+timed on this GPU \(tuned now, [\d.]+ s\)/);
+    await panel.getByText('Chosen variants by shape and rows').click();
+    const choices = panel.getByRole('table', { name: 'Chosen kernel variants' });
+    // stories260K's five hot shapes, each with a variant per row class.
+    expect(await choices.locator('tbody tr').count()).toBe(5);
+    expect(await choices.locator('tbody tr').first().innerText()).toMatch(/^64→64\s+(tiled|vector|direct_\S+)(\s+(tiled|direct_\S+)){5}$/);
+    await panel.getByRole('button', { name: 'Run kernel self-test' }).click();
+    const rows = panel.getByRole('table', { name: 'Kernel self-test' }).locator('tbody tr');
+    await rows.first().waitFor({ timeout: 120_000 });
+    expect(await panel.innerText()).toMatch(/Self-test: 14 pass, 0 fail,\s+14 not available\./);
+    expect(await rows.count()).toBe(28);
+    expect(await rows.filter({ hasText: 'direct_x16_y1' }).first().innerText()).toMatch(/matmul_forward\s+direct_x16_y1\s+f32\s+\S+e-\d+\s+pass/);
+    expect(studio.errors).toEqual([]);
+  });
+
   test('greedy generation from BOS streams token by token and ends on the golden ids', async () => {
     const { page } = studio;
     const expected = goldens.greedy_from_bos_39.slice(1);
