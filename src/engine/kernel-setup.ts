@@ -28,7 +28,7 @@ export function memoryKernelCache(): KernelCache {
 export type KernelPins = Partial<Record<MatmulKernel, string>>;
 
 /**
- * Pins written as `kernel=variant,...` (INSTRUCT_STUDIO_KERNEL_PINS, the bench's --pin), e.g.
+ * Pins written as `kernel=variant,...` (INSTRUCT_STUDIO_KERNEL_PINS, read by every Node engine), e.g.
  * `matmul_forward=direct_x8_y1,matmul_backward_input=tiled`. Unknown kernels or variants are refused by name.
  */
 export function parseKernelPins(text: string | undefined): KernelPins {
@@ -42,7 +42,7 @@ export function parseKernelPins(text: string | undefined): KernelPins {
   return pins;
 }
 
-/** What runs where, for the GPU panel, `cli info` and the bench. */
+/** What runs where, for the GPU panel and the bench. */
 export interface KernelReport {
   adapter: string;
   weightDtype: WeightDtype;
