@@ -120,10 +120,13 @@ export async function matmulRates(ctx: GpuContext, reps = 3): Promise<{ shape: s
   return rows;
 }
 
-/** Runs `../shared/peers/tfjs/run.sh <work>` from the project root and returns its JSON line. */
-export function runPeer(work: 'train' | 'decode'): Promise<Record<string, unknown>> {
+/**
+ * Runs `../shared/peers/tfjs/run.sh <work>` from the project root with `env` added (PEER_MODEL, PEER_P...) and
+ * returns its JSON line.
+ */
+export function runPeer(work: 'train' | 'decode', env: Record<string, string>): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['../shared/peers/tfjs/run.sh', work], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', ['../shared/peers/tfjs/run.sh', work], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', reject);

@@ -1,5 +1,7 @@
 // Real models' shapes with random BF16 weights, built in process (nothing is downloaded), so the bench can measure a
 // GPU at real scale. The values are random; only the shapes, dtypes and layout are the real model's.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfig } from '../model/config';
 import { memoryFiles, type ModelFiles } from '../model/files';
 import { writeSafetensors } from '../model/safetensors';
@@ -34,6 +36,30 @@ export const benchShapes = Object.keys(shapes) as BenchShape[];
  * standard deviation, norm weights 1.
  */
 export function randomModelFiles(shape: BenchShape, seed = 1): ModelFiles {
+  const { config, safetensors } = randomModel(shape, seed);
+  return memoryFiles({ 'config.json': config, 'model.safetensors': safetensors }, `${shape} (random weights)`);
+}
+
+/**
+ * `shape`'s random model written as a Hugging Face folder under `root` (so another program, such as the TF.js
+ * peer, reads the same weights), and that folder's path. A folder already holding this shape is kept as it is.
+ */
+export function writeRandomModel(shape: BenchShape, root: string, seed = 1): string {
+  const dir = join(root, `${shape}-seed${seed}`);
+  const configPath = join(dir, 'config.json');
+  const weightsPath = join(dir, 'model.safetensors');
+  const config = JSON.stringify(shapes[shape]);
+  if (existsSync(weightsPath) && existsSync(configPath) && readFileSync(configPath, 'utf8') === config) return dir;
+  const { safetensors } = randomModel(shape, seed);
+  mkdirSync(dir, { recursive: true });
+  // Written under another name first, so an interrupted write never looks like a finished folder.
+  writeFileSync(`${weightsPath}.partial`, safetensors);
+  renameSync(`${weightsPath}.partial`, weightsPath);
+  writeFileSync(configPath, config);
+  return dir;
+}
+
+function randomModel(shape: BenchShape, seed: number): { config: string; safetensors: Uint8Array } {
   const json = shapes[shape];
   const config = parseConfig(json, shape);
   let state = seed >>> 0 || 1;
@@ -59,5 +85,5 @@ export function randomModelFiles(shape: BenchShape, seed = 1): ModelFiles {
     }
     return { name, dtype: 'BF16' as const, shape: dims, data };
   });
-  return memoryFiles({ 'config.json': JSON.stringify(json), 'model.safetensors': writeSafetensors(tensors) }, `${shape} (random weights)`);
+  return { config: JSON.stringify(json), safetensors: writeSafetensors(tensors) };
 }

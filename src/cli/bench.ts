@@ -1,10 +1,12 @@
-// `npm run bench -- --model DIR | --shape smollm2-135m [--n 4] [--prompt-tokens 64] [--new-tokens 32] [--train-batch 4] [--train-len 128]
-// [--train-steps 4] [--peer tfjs] [--rounds 3]`: prefill and decode tokens/s at batch 1 and batch n, LoRA training
-// tokens/s, and the hardware-independent counts: dispatches and queue submits per decode step; dispatches, submits,
-// bytes uploaded and bytes read back per optimizer step. Also one training step's profile per kernel (each
-// dispatch replayed alone), matmul GFLOP/s and the training run's planned GPU memory. With `--peer tfjs`, the
-// studio and the TF.js peer run in alternation for `rounds` rounds and the medians' ratios are printed.
-// `--shape` builds random BF16 weights with a real model's shapes in process instead of loading a folder.
+// `npm run bench -- --model DIR | --shape smollm2-135m [--n 4] [--prompt-tokens 64] [--new-tokens 32] [--train 4x128,...]
+// [--train-steps 4] [--peer tfjs] [--rounds 3] [--no-profile]`: prefill and decode tokens/s at batch 1 and batch n,
+// LoRA training tokens/s for each B x T training shape, and the hardware-independent counts: dispatches and queue
+// submits per decode step; dispatches, submits, bytes uploaded and bytes read back per optimizer step. Also one
+// training step's profile per kernel (each dispatch replayed alone), matmul GFLOP/s and each training run's planned
+// GPU memory. With `--peer tfjs`, the studio and the TF.js peer run the same model folder and sizes in alternation
+// for `rounds` rounds and the medians' ratios are printed. `--shape` writes random BF16 weights with a real model's
+// shapes to a folder under .cache/bench-models (once) and benches that folder.
+import { resolve } from 'node:path';
 import type { Dispatch, GpuStats } from '../gpu/context';
 import type { ModelOnGpu } from '../model/forward';
 import { MemoryPlan, planWeights } from '../model/memory';
@@ -16,27 +18,27 @@ import { defaultSftSettings } from '../train/run';
 import { planTraining } from '../train/stepper';
 import { layoutSftHead, sftShape, sftStepper } from '../train/sft';
 import { UsageError, numberFlag, parseFlags } from './args';
-import { benchShapes, randomModelFiles, type BenchShape } from './bench-shapes';
+import { benchShapes, writeRandomModel, type BenchShape } from './bench-shapes';
 import { byFamily, matmulRates, median, profileDispatches, runPeer } from './bench-profile';
-import { engineWithModel, nodeEngine } from './node-engine';
+import { engineWithModel } from './node-engine';
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), {
     model: 'string', shape: 'string', n: 'string', 'prompt-tokens': 'string', 'new-tokens': 'string',
-    'train-batch': 'string', 'train-len': 'string', 'train-steps': 'string', peer: 'string', rounds: 'string',
+    train: 'string', 'train-steps': 'string', peer: 'string', rounds: 'string', 'no-profile': 'boolean',
   });
-  const n = numberFlag(flags.n, 'n', 4);
-  const promptTokens = numberFlag(flags['prompt-tokens'], 'prompt-tokens', 64);
-  const newTokens = numberFlag(flags['new-tokens'], 'new-tokens', 32);
-  const trainBatch = positiveInt(flags['train-batch'], 'train-batch', 4, 1);
-  const trainLen = positiveInt(flags['train-len'], 'train-len', 128, 2);
+  const n = positiveInt(flags.n, 'n', 4, 1);
+  const promptTokens = positiveInt(flags['prompt-tokens'], 'prompt-tokens', 64, 1);
+  const newTokens = positiveInt(flags['new-tokens'], 'new-tokens', 32, 2);
+  const trainShapes = parseTrainShapes(flags.train ?? '4x128');
   // At least one step without the loss readback and the one that reads it.
   const trainSteps = positiveInt(flags['train-steps'], 'train-steps', 4, 2);
   if (flags.peer !== undefined && flags.peer !== 'tfjs') throw new UsageError(`--peer must be tfjs, got ${flags.peer}`);
   const rounds = flags.peer ? positiveInt(flags.rounds, 'rounds', 3, 1) : 1;
-  const { engine, info } = await benchModel(flags.model, flags.shape, Boolean(flags.peer));
+  const modelDir = benchModelDir(flags.model, flags.shape);
+  const { engine, info } = await engineWithModel(modelDir);
   const gpu = await engine.gpuInfo();
-  // A fixed pseudo-random prompt of ordinary (non-special) ids.
+  // A fixed pseudo-random prompt of ordinary (non-special) ids, the peer's too.
   const V = info.config.vocabSize;
   const prompt = Array.from({ length: promptTokens }, (_, i) => 3 + ((i * 7919) % (V - 3)));
   const sampling = { temperature: 0.8, topK: 50, topP: 0.95, seed: 1 };
@@ -57,20 +59,31 @@ async function main(): Promise<void> {
     }
     return rows;
   };
+  // The peer gets the same folder and sizes.
+  const peerEnv = {
+    PEER_MODEL: resolve(modelDir), PEER_P: String(promptTokens), PEER_NEW: String(newTokens), PEER_BATCHES: `1,${n}`, STEPS: String(trainSteps),
+  };
   await run(1); // warm-up: pipeline compilation
   // Studio and peer alternate, so both see the same load on a shared machine.
-  const ours: { generation: Awaited<ReturnType<typeof generation>>; training: Awaited<ReturnType<typeof benchTraining>> }[] = [];
-  const peer: { train: Record<string, unknown>; decode: Record<string, unknown> }[] = [];
+  const ours: StudioRound[] = [];
+  const peer: PeerRound[] = [];
   for (let r = 0; r < rounds; r++) {
-    ours.push({ generation: await generation(), training: await benchTraining(engine.modelOnGpu(), trainBatch, trainLen, trainSteps, r === 0) });
-    if (flags.peer) peer.push({ train: await runPeer('train'), decode: await runPeer('decode') });
+    const training = [];
+    for (const [i, [B, T]] of trainShapes.entries()) {
+      training.push(await benchTraining(engine.modelOnGpu(), B, T, trainSteps, r === 0 && i === 0 && !flags['no-profile']));
+    }
+    ours.push({ generation: await generation(), training });
+    if (!flags.peer) continue;
+    const train = [];
+    for (const [B, T] of trainShapes) train.push(await runPeer('train', { ...peerEnv, PEER_B: String(B), PEER_T: String(T) }));
+    peer.push({ train, decode: await runPeer('decode', peerEnv) });
   }
   const rows = ours[0].generation;
   const report = {
     adapter: `${gpu.vendor} ${gpu.architecture} ${gpu.description}`.trim(),
     fallback_adapter: gpu.isFallbackAdapter,
     shader_f16: gpu.shaderF16,
-    model: info.label,
+    model: flags.shape ? `${flags.shape} (random weights in ${modelDir})` : info.label,
     parameters: info.parameterCount,
     weight_dtype: info.weightDtype,
     // What runs where on this adapter: the checks' outcome and each hot shape's chosen variant per row class.
@@ -92,41 +105,61 @@ async function main(): Promise<void> {
   await engine.dispose();
 }
 
-/** The engine with the --model folder or the --shape model loaded (the peer only runs stories260K's shape). */
-async function benchModel(dir: string | undefined, shape: string | undefined, peer: boolean) {
+interface StudioRound {
+  generation: { batch: number; prefill_tokens_per_s: number; decode_tokens_per_s: number }[];
+  training: { batch: number; tokens_per_row: number; tokens_per_s: number }[];
+}
+
+/** The peer's JSON lines of one round: one train run per training shape, and one decode run. */
+interface PeerRound {
+  train: Record<string, unknown>[];
+  decode: Record<string, unknown>;
+}
+
+/** The folder to bench: --model's, or --shape's random model written out (one of the two). */
+function benchModelDir(dir: string | undefined, shape: string | undefined): string {
   if ((dir === undefined) === (shape === undefined)) throw new UsageError('give --model DIR or --shape NAME, one of them');
-  if (dir !== undefined) return engineWithModel(dir);
+  if (dir !== undefined) return dir;
   if (!benchShapes.includes(shape as BenchShape)) throw new UsageError(`--shape must be ${benchShapes.join(', ')}, got ${shape}`);
-  if (peer) throw new UsageError('--peer runs stories260K: compare with --model test/fixtures/stories260K, not --shape');
-  const engine = nodeEngine();
-  return { engine, info: await engine.loadFiles(randomModelFiles(shape as BenchShape)) };
+  return writeRandomModel(shape as BenchShape, '.cache/bench-models');
+}
+
+/** `--train 1x16,4x64`: the training shapes, rows x tokens per row. */
+function parseTrainShapes(value: string): [number, number][] {
+  return value.split(',').map((item) => {
+    const match = /^(\d+)x(\d+)$/.exec(item.trim());
+    const [B, T] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+    if (B < 1 || T < 2) throw new UsageError(`--train must be a list of ROWSxTOKENS with at least 1 row of 2 tokens, e.g. 4x128,1x16; got "${value}"`);
+    return [B, T];
+  });
 }
 
 /** Each round's studio / peer ratio of tokens/s, and their median (the acceptance measure). */
-function comparePeer(
-  ours: { generation: { batch: number; decode_tokens_per_s: number }[]; training: { tokens_per_s: number } }[],
-  peer: { train: Record<string, unknown>; decode: Record<string, unknown> }[],
-  n: number,
-) {
-  const peerDecode = (p: (typeof peer)[number], batch: number) => {
-    const rows = p.decode.rows as { batch: number; decode_tok_s: number }[];
-    return rows.find((row) => row.batch === batch)?.decode_tok_s ?? NaN;
-  };
-  const ratios = ours.map((o, r) => ({
-    training: round(o.training.tokens_per_s / Number(peer[r].train.tokens_per_s)),
-    decode_batch_1: round(o.generation[0].decode_tokens_per_s / peerDecode(peer[r], 1)),
-    // The peer decodes batches of 1 and 4.
-    ...(n === 4 && { decode_batch_4: round(o.generation[1].decode_tokens_per_s / peerDecode(peer[r], 4)) }),
-  }));
-  const medianOf = (key: keyof (typeof ratios)[number]) => round(median(ratios.map((x) => x[key] ?? NaN)));
+function comparePeer(ours: StudioRound[], peer: PeerRound[], n: number) {
+  const peerRow = (p: PeerRound, batch: number) => (p.decode.rows as { batch: number; prefill_tok_s: number; decode_tok_s: number }[]).find((row) => row.batch === batch);
+  const ratios = ours.map((o, r) => {
+    const ratio: Record<string, number> = {};
+    o.training.forEach((t, i) => (ratio[`training_${t.batch}x${t.tokens_per_row}`] = round(t.tokens_per_s / Number(peer[r].train[i].tokens_per_s))));
+    const [one, many] = o.generation;
+    ratio.prefill_batch_1 = round(one.prefill_tokens_per_s / (peerRow(peer[r], 1)?.prefill_tok_s ?? NaN));
+    ratio.decode_batch_1 = round(one.decode_tokens_per_s / (peerRow(peer[r], 1)?.decode_tok_s ?? NaN));
+    ratio[`decode_batch_${n}`] = round(many.decode_tokens_per_s / (peerRow(peer[r], n)?.decode_tok_s ?? NaN));
+    return ratio;
+  });
+  const median_ratio = Object.fromEntries(Object.keys(ratios[0]).map((key) => [key, round(median(ratios.map((x) => x[key])))]));
   return {
     rounds: ratios.length,
-    peer_training_tokens_per_s: peer.map((p) => p.train.tokens_per_s),
-    studio_training_tokens_per_s: ours.map((o) => o.training.tokens_per_s),
-    peer_decode_tokens_per_s: peer.map((p) => [peerDecode(p, 1), peerDecode(p, 4)]),
-    studio_decode_tokens_per_s: ours.map((o) => o.generation.map((g) => g.decode_tokens_per_s)),
+    peer_training_tokens_per_s: peer.map((p) => p.train.map((t) => t.tokens_per_s)),
+    studio_training_tokens_per_s: ours.map((o) => o.training.map((t) => t.tokens_per_s)),
+    peer_prefill_decode_tokens_per_s: peer.map((p) => [1, n].map((b) => [peerRow(p, b)?.prefill_tok_s, peerRow(p, b)?.decode_tok_s])),
+    studio_prefill_decode_tokens_per_s: ours.map((o) => o.generation.map((g) => [g.prefill_tokens_per_s, g.decode_tokens_per_s])),
+    // The peer's own counts (round 1): dispatches and submits per training step and per decoded token.
+    peer_counts: {
+      training: peer[0].train.map((t) => ({ dispatches_per_step: t.dispatches_per_step, submits_per_step: t.submits_per_step })),
+      decode: (peer[0].decode.rows as Record<string, unknown>[]).map((row) => ({ batch: row.batch, dispatches_per_step: row.dispatches_per_step, submits_per_step: row.submits_per_step })),
+    },
     ratios,
-    median_ratio: { training: medianOf('training'), decode_batch_1: medianOf('decode_batch_1'), ...(n === 4 && { decode_batch_4: medianOf('decode_batch_4') }) },
+    median_ratio,
   };
 }
 
