@@ -38,7 +38,8 @@ const MAX_RB = 8;
  * up to MAX_RB (a matrix-vector product for decode, 8-row tiles beyond it).
  */
 function direct(kernel: MatmulKernel, code: string, WX: number, WY: number, RB: number | 'rows'): MatmulVariant {
-  const rowsPer = (N: number) => (RB === 'rows' ? Math.min(N, MAX_RB) : RB);
+  // 2 to 4 rows take the kernel's 4-row path (rows past N are computed from row 0 and not written).
+  const rowsPer = (N: number) => (RB !== 'rows' ? RB : N === 1 ? 1 : N <= 4 ? 4 : Math.min(N, MAX_RB));
   return {
     kernel,
     id: `direct_x${WX}_y${WY}${RB === 'rows' ? '' : `_r${RB}`}`,
@@ -77,6 +78,7 @@ const forwardVariants: MatmulVariant[] = [
   direct('matmul_forward', directCode, 16, 1, 'rows'),
   direct('matmul_forward', directCode, 32, 1, 'rows'),
   direct('matmul_forward', directCode, 8, 4, 8),
+  direct('matmul_forward', directCode, 16, 4, 4),
   direct('matmul_forward', directCode, 16, 16, 4),
 ];
 
@@ -94,6 +96,7 @@ const inputVariants: MatmulVariant[] = [
   direct('matmul_backward_input', directInputCode, 16, 1, 'rows'),
   direct('matmul_backward_input', directInputCode, 32, 1, 'rows'),
   direct('matmul_backward_input', directInputCode, 8, 4, 8),
+  direct('matmul_backward_input', directInputCode, 16, 4, 4),
   direct('matmul_backward_input', directInputCode, 16, 16, 4),
 ];
 

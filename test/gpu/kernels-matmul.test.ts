@@ -10,7 +10,8 @@ const ctx = await testContext();
 const choices = matmulChoices(ctx);
 afterEach(() => choices.pin('matmul_forward', null));
 
-// Odd shapes: edges of 1, partial tiles and row blocks both ways, partial 16-chunks, decode batches of 1 to 8,
+// Odd shapes: edges of 1, partial tiles and row blocks both ways, partial 16-chunks, decode batches of 1 to 8
+// (2 to 4 rows take the direct kernel's 4-row path),
 // rows past a block of 8, and reductions past one round of 32 chunks. A variant runs the shapes it fits.
 const shapes = [
   { N: 1, C: 1, OC: 1 },
@@ -19,6 +20,8 @@ const shapes = [
   { N: 8, C: 64, OC: 13 },
   { N: 1, C: 256, OC: 3 },
   { N: 3, C: 33, OC: 65 },
+  { N: 2, C: 36, OC: 9 },
+  { N: 4, C: 68, OC: 70 },
   { N: 5, C: 260, OC: 65 },
   { N: 8, C: 1028, OC: 9 },
   { N: 9, C: 17, OC: 130 },
@@ -79,6 +82,7 @@ describe.each(variants)('matmul_forward, variant %s', (id) => {
 // variant keeps one reduction order, so a row's bits depend on neither N nor the variant.
 describe('matmul_forward reduction order', () => {
   test.each([
+    { N: 3, C: 300, OC: 41 },
     { N: 5, C: 300, OC: 41 },
     { N: 13, C: 300, OC: 41 },
     { N: 70, C: 1028, OC: 19 },

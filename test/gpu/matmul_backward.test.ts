@@ -12,7 +12,7 @@ const { shaderF16 } = await testContext();
 const shapes = [
   { N: 1, C: 1, OC: 1 }, { N: 7, C: 33, OC: 65 }, { N: 67, C: 70, OC: 19 }, { N: 3, C: 129, OC: 17 },
   { N: 1, C: 4, OC: 4 }, { N: 67, C: 68, OC: 20 }, { N: 5, C: 172, OC: 256 }, { N: 9, C: 8, OC: 260 },
-  { N: 13, C: 36, OC: 580 },
+  { N: 13, C: 36, OC: 580 }, { N: 2, C: 12, OC: 8 }, { N: 3, C: 68, OC: 36 },
 ];
 const choices = matmulChoices(await testContext());
 afterEach(() => choices.pin('matmul_backward_input', null));
