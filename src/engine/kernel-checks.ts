@@ -75,6 +75,8 @@ async function check(ctx: GpuContext, kernel: CheckedKernel, variant: string, dt
   const result = { kernel, variant, dtype, tolerance: TOLERANCE };
   if (dtype === 'f16' && !ctx.shaderF16) return { ...result, status: 'not available', maxError: null, reason: 'this GPU lacks the shader-f16 feature' };
   const choices = matmulChoices(ctx);
+  // The check pins the variant it runs, then gives back whatever pin was there (a user's pins outlive a self-test).
+  const previousPin = kernel === 'embedding_forward' ? null : choices.pinnedVariant(kernel);
   if (kernel !== 'embedding_forward') choices.pin(kernel, variant);
   const compileErrors: string[] = [];
   const report = ctx.onCompileError;
@@ -95,7 +97,7 @@ async function check(ctx: GpuContext, kernel: CheckedKernel, variant: string, dt
     return { ...result, status: 'fail', maxError: null, reason: error instanceof Error ? error.message : String(error) };
   } finally {
     ctx.onCompileError = report;
-    if (kernel !== 'embedding_forward') choices.pin(kernel, null);
+    if (kernel !== 'embedding_forward') choices.pin(kernel, previousPin);
   }
 }
 

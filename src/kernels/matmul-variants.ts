@@ -168,6 +168,11 @@ export class MatmulChoices {
     else this.pinned.set(kernel, variantById(kernel, id).id);
   }
 
+  /** The variant pinned for `kernel`, or null. */
+  pinnedVariant(kernel: MatmulKernel): string | null {
+    return this.pinned.get(kernel) ?? null;
+  }
+
   setTuned(choices: Record<string, string>): void {
     for (const [key, id] of Object.entries(choices)) this.tuned.set(key, id);
   }

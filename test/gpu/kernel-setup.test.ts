@@ -70,7 +70,7 @@ describe('kernel checks and choices', () => {
     expect(failed.find((c) => c.variant === 'direct_x8_y1')!.reason).toMatch(/direct_forward.*compile|error/i);
     // Never timed, never chosen, never launched: the goldens hold.
     for (const shape of info.kernels.choices) {
-      expect(Object.keys(shape.ms)).not.toContain(shape.kernel === 'matmul_forward' ? 'direct_x16_y1' : 'direct_x16_y1');
+      expect(Object.keys(shape.ms)).not.toContain('direct_x16_y1');
       if (shape.kernel === 'matmul_forward') expect(Object.keys(shape.ms)).not.toContain('direct_x8_y1');
     }
     const choices = matmulChoices(engine.modelOnGpu().ctx);
@@ -105,6 +105,18 @@ describe('kernel checks and choices', () => {
     const info = await engine.loadFiles(dirFiles(stories));
     expect([info.kernels.tuning, info.kernels.choices]).toEqual(['pinned', []]);
     await expectGoldenLogits(engine);
+    await engine.unloadModel();
+  });
+
+  test('a self-test runs every variant and leaves the pinned one pinned', async () => {
+    const engine = engineWith({ kernelPins: { matmul_forward: 'direct_x8_y1' }, kernelCache: pinnedCache });
+    await engine.loadFiles(dirFiles(stories));
+    const checks = await engine.selftest();
+    expect(checks.filter((c) => c.kernel === 'matmul_forward' && c.dtype === 'f32').map((c) => c.variant)).toEqual(variantsOf('matmul_forward').map((v) => v.id));
+    const choices = matmulChoices(engine.modelOnGpu().ctx);
+    expect(choices.pinnedVariant('matmul_forward')).toBe('direct_x8_y1');
+    expect(choices.pinnedVariant('matmul_backward_input')).toBeNull();
+    expect(choices.pick('matmul_forward', 16, 64, 64, 'f32').id).toBe('direct_x8_y1');
     await engine.unloadModel();
   });
 
