@@ -25,6 +25,20 @@ export interface MatmulVariant {
   record(ctx: GpuContext, buffers: GPUBuffer[], params: Params, N: number, C: number, OC: number, dtype: WeightDtype): void;
   /** The WGSL source, for the code hash that keys cached checks and choices. */
   code: string;
+  /** The shader record() compiles for N rows: label, source and module constants (see variantPipeline). */
+  shader(N: number): VariantShader;
+}
+
+export interface VariantShader {
+  label: string;
+  code: string;
+  values: Record<string, number>;
+}
+
+/** The pipeline of `variant` for N rows on `ctx` (a broken build where a test injected a fault). */
+function pipelineOf(ctx: GpuContext, variant: MatmulVariant, N: number, dtype: WeightDtype): GPUComputePipeline {
+  const { label, code, values } = variant.shader(N);
+  return variantPipeline(ctx, label, faulted(ctx, variant.kernel, variant.id, code), dtype, values);
 }
 
 /** The variant every shape falls back to: the staged 64 x 64 tile kernel, which takes any shape. */
@@ -45,12 +59,14 @@ function direct(kernel: MatmulKernel, code: string, WX: number, WY: number, RB: 
     id: `direct_x${WX}_y${WY}${RB === 'rows' ? '' : `_r${RB}`}`,
     code,
     fits: (_N, C, OC) => C % 4 === 0 && (kernel === 'matmul_forward' || OC % 4 === 0),
+    shader: (N) => ({
+      label: kernel === 'matmul_forward' ? 'matmul_direct_forward' : 'matmul_direct_backward_input',
+      code,
+      values: { WX, WY, RB: rowsPer(N), WG: WX * WY },
+    }),
     record(ctx, buffers, params, N, C, OC, dtype) {
-      const rb = rowsPer(N);
-      const label = kernel === 'matmul_forward' ? 'matmul_direct_forward' : 'matmul_direct_backward_input';
-      const pipeline = variantPipeline(ctx, label, faulted(ctx, kernel, this.id, code), dtype, { WX, WY, RB: rb, WG: WX * WY });
       const columns = kernel === 'matmul_forward' ? OC : C;
-      ctx.dispatch(pipeline, buffers, params, [groups(columns, 4 * WX), groups(N, WY * rb)]);
+      ctx.dispatch(pipelineOf(ctx, this, N, dtype), buffers, params, [groups(columns, 4 * WX), groups(N, WY * rowsPer(N))]);
     },
   };
 }
@@ -61,8 +77,9 @@ const forwardVariants: MatmulVariant[] = [
     id: PLAIN,
     code: tiledCode,
     fits: () => true,
+    shader: () => ({ label: 'matmul_forward', code: tiledCode, values: {} }),
     record(ctx, buffers, params, N, _C, OC, dtype) {
-      ctx.dispatch(variantPipeline(ctx, 'matmul_forward', faulted(ctx, this.kernel, this.id, tiledCode), dtype), buffers, params, [groups(OC, 64), groups(N, 64)]);
+      ctx.dispatch(pipelineOf(ctx, this, N, dtype), buffers, params, [groups(OC, 64), groups(N, 64)]);
     },
   },
   {
@@ -70,8 +87,9 @@ const forwardVariants: MatmulVariant[] = [
     id: 'vector',
     code: vectorCode,
     fits: (N, C) => N <= 8 && C % 4 === 0,
-    record(ctx, buffers, params, _N, _C, OC, dtype) {
-      ctx.dispatch(variantPipeline(ctx, 'matmul_vector_forward', faulted(ctx, this.kernel, this.id, vectorCode), dtype), buffers, params, grid2(groups(OC, 8)));
+    shader: () => ({ label: 'matmul_vector_forward', code: vectorCode, values: {} }),
+    record(ctx, buffers, params, N, _C, OC, dtype) {
+      ctx.dispatch(pipelineOf(ctx, this, N, dtype), buffers, params, grid2(groups(OC, 8)));
     },
   },
   direct('matmul_forward', directCode, 8, 1, 'rows'),
@@ -88,8 +106,9 @@ const inputVariants: MatmulVariant[] = [
     id: PLAIN,
     code: tiledInputCode,
     fits: () => true,
+    shader: () => ({ label: 'matmul_backward_input', code: tiledInputCode, values: {} }),
     record(ctx, buffers, params, N, C, _OC, dtype) {
-      ctx.dispatch(variantPipeline(ctx, 'matmul_backward_input', faulted(ctx, this.kernel, this.id, tiledInputCode), dtype), buffers, params, [groups(C, 64), groups(N, 64)]);
+      ctx.dispatch(pipelineOf(ctx, this, N, dtype), buffers, params, [groups(C, 64), groups(N, 64)]);
     },
   },
   direct('matmul_backward_input', directInputCode, 8, 1, 'rows'),

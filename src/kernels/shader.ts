@@ -15,19 +15,23 @@ const WEIGHT_ALIAS = 'alias WT = f32;';
 
 /** The pipeline of `code` for weights of `dtype`: as written for f32; with `enable f16;` and WT = f16 for f16. */
 export function weightPipeline(ctx: GpuContext, label: string, code: string, dtype: 'f32' | 'f16'): GPUComputePipeline {
-  const [name, source] = weightSource(label, code, dtype, ctx.shaderF16);
-  return ctx.pipeline(name, source);
+  return variantPipeline(ctx, label, code, dtype);
 }
 
 /** weightPipeline of `code` with its module constants fixed by `values` (see specializedPipeline). */
 export function variantPipeline(ctx: GpuContext, label: string, code: string, dtype: 'f32' | 'f16', values: Record<string, number> = {}): GPUComputePipeline {
-  const [name, source] = weightSource(label, code, dtype, ctx.shaderF16);
-  return Object.keys(values).length ? specializedPipeline(ctx, name, source, values) : ctx.pipeline(name, source);
+  if (dtype === 'f16' && !ctx.shaderF16) throw new F16UnsupportedError(label);
+  return ctx.pipeline(...variantSource(label, code, dtype, values));
 }
 
-function weightSource(label: string, code: string, dtype: 'f32' | 'f16', shaderF16: boolean): [string, string] {
+/** The pipeline name and WGSL that variantPipeline compiles (also validated offline, f16 included, by the tests). */
+export function variantSource(label: string, code: string, dtype: 'f32' | 'f16', values: Record<string, number> = {}): [string, string] {
+  const [name, source] = weightSource(label, code, dtype);
+  return Object.keys(values).length ? specializedSource(name, source, values) : [name, source];
+}
+
+function weightSource(label: string, code: string, dtype: 'f32' | 'f16'): [string, string] {
   if (dtype === 'f32') return [label, code];
-  if (!shaderF16) throw new F16UnsupportedError(label);
   if (!code.includes(WEIGHT_ALIAS)) throw new Error(`shader ${label} must declare '${WEIGHT_ALIAS}' to have an f16 variant`);
   return [`${label}_f16`, `enable f16;\n${code.replace(WEIGHT_ALIAS, 'alias WT = f16;')}`];
 }
@@ -51,6 +55,10 @@ export function sizedPipeline(ctx: GpuContext, label: string, code: string, lane
  * vector) in registers and size its workgroup tiles exactly.
  */
 export function specializedPipeline(ctx: GpuContext, label: string, code: string, values: Record<string, number>): GPUComputePipeline {
+  return ctx.pipeline(...specializedSource(label, code, values));
+}
+
+function specializedSource(label: string, code: string, values: Record<string, number>): [string, string] {
   let sized = code;
   for (const [name, value] of Object.entries(values)) {
     const declaration = new RegExp(`const ${name} = \\d+u;`);
@@ -59,7 +67,7 @@ export function specializedPipeline(ctx: GpuContext, label: string, code: string
   }
   if (values.WG !== undefined) sized = sized.replace(/@workgroup_size\(\d+\)/, `@workgroup_size(${values.WG})`);
   const key = Object.entries(values).map(([name, value]) => `${name}${value}`).join('_');
-  return ctx.pipeline(`${label}_${key}`, sized);
+  return [`${label}_${key}`, sized];
 }
 
 /**
