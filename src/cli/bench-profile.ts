@@ -18,7 +18,7 @@ export interface KernelTime {
 
 /** The shader a pipeline runs: its label without the suffix a launch shape or weight dtype adds. */
 export function kernelName(label: string): string {
-  return label.replace(/(_(wg\d+|HS\d+.*|WX\d+.*|f16))+$/, '');
+  return label.replace(/(_(wg\d+|HS\d+.*|WX\d+.*|QUADS\d+.*|f16))+$/, '');
 }
 
 /** A kernel's family: its first word, with the optimizer's kernels (AdamW, the clipping norm) together. */

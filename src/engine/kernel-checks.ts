@@ -1,12 +1,13 @@
 // Known-answer checks of the kernels that have variants or f16 weights, on the GPU they will run on: each variant
-// (f32 and, where the device has shader-f16, f16 weights) on small odd shapes against its CPU twin. A variant
+// (f32 and, where the device has shader-f16, f16 weights; one that needs a feature the device lacks, such as
+// subgroups, reports "not available") on small odd shapes against its CPU twin. A variant
 // that fails to compile or misses its answer is excluded from the context's choices; an f16 failure of a kernel's
 // plain variant (which every shape may fall back to) sends the weights back to f32. `cli selftest` prints them all.
 import type { GpuContext, GpuWeight } from '../gpu/context';
 import { embeddingForward } from '../kernels/embedding';
 import { matmulForward } from '../kernels/matmul';
 import { matmulBackwardInput } from '../kernels/matmul_backward';
-import { matmulChoices, matmulKernels, PLAIN, variantsOf, type MatmulChoices, type MatmulKernel, type WeightDtype } from '../kernels/matmul-variants';
+import { matmulChoices, matmulKernels, PLAIN, variantById, variantsOf, type MatmulChoices, type MatmulKernel, type WeightDtype } from '../kernels/matmul-variants';
 import { embeddingForward as embeddingForwardRef } from '../ref/embedding';
 import { matmulForward as matmulForwardRef } from '../ref/matmul';
 import { matmulBackwardInput as matmulBackwardInputRef } from '../ref/matmul_backward';
@@ -75,6 +76,10 @@ async function check(ctx: GpuContext, kernel: CheckedKernel, variant: string, dt
   const result = { kernel, variant, dtype, tolerance: TOLERANCE };
   if (dtype === 'f16' && !ctx.shaderF16) return { ...result, status: 'not available', maxError: null, reason: 'this GPU lacks the shader-f16 feature' };
   const choices = matmulChoices(ctx);
+  const matmulVariant = kernel === 'embedding_forward' ? null : variantById(kernel, variant);
+  if (matmulVariant && !choices.isAvailable(matmulVariant)) {
+    return { ...result, status: 'not available', maxError: null, reason: `this GPU lacks the ${matmulVariant.feature} feature` };
+  }
   // The check pins the variant it runs, then gives back whatever pin was there (a user's pins outlive a self-test).
   const previousPin = kernel === 'embedding_forward' ? null : choices.pinnedVariant(kernel);
   if (kernel !== 'embedding_forward') choices.pin(kernel, variant);

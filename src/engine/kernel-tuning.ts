@@ -85,7 +85,8 @@ async function timeVariants(ctx: GpuContext, kernel: MatmulKernel, N: number, C:
   const ms: Record<string, number> = {};
   try {
     for (const variant of variantsOf(kernel)) {
-      if (!variant.fits(N, C, OC) || matmulChoices(ctx).isExcluded(kernel, variant.id, dtype)) continue;
+      const choices = matmulChoices(ctx);
+      if (!variant.fits(N, C, OC) || !choices.isAvailable(variant) || choices.isExcluded(kernel, variant.id, dtype)) continue;
       // Compile and warm it on a narrow slice, then time the whole shape.
       const warm = Math.min(OC, 64);
       variant.record(ctx, buffers, params(warm), N, C, warm, dtype);

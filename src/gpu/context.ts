@@ -79,7 +79,11 @@ export class GpuContext {
   /** The type matmul weights are uploaded in: f16 where the device has shader-f16 and its f16 kernels pass their checks. */
   weightDtype: 'f32' | 'f16';
 
+  /** Whether shaders may use subgroup operations (`enable subgroups;`). */
+  readonly subgroups: boolean;
+
   constructor(readonly device: GPUDevice, readonly shaderF16: boolean) {
+    this.subgroups = device.features.has('subgroups');
     this.weightDtype = shaderF16 ? 'f16' : 'f32';
   }
 

@@ -9,6 +9,8 @@ export interface GpuInfo {
   description: string;
   isFallbackAdapter: boolean;
   shaderF16: boolean;
+  /** Whether the device has the subgroups feature (the subgroup matmul variant needs it). */
+  subgroups: boolean;
   limits: {
     maxBufferSize: number;
     maxStorageBufferBindingSize: number;
@@ -43,10 +45,11 @@ export async function acquireGpu(
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new GpuUnavailableError('no GPU adapter was found');
   const shaderF16 = adapter.features.has('shader-f16');
+  const subgroups = adapter.features.has('subgroups');
   const requiredLimits: Record<string, number> = {};
   for (const name of wantedLimits) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({
-    requiredFeatures: shaderF16 ? ['shader-f16'] : [],
+    requiredFeatures: [...(shaderF16 ? ['shader-f16' as const] : []), ...(subgroups ? ['subgroups' as GPUFeatureName] : [])],
     requiredLimits,
   });
   device.addEventListener('uncapturederror', (event) => {
@@ -62,6 +65,7 @@ export async function acquireGpu(
     description: a.description,
     isFallbackAdapter: Boolean((a as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     shaderF16,
+    subgroups,
     limits: Object.fromEntries(wantedLimits.map((n) => [n, device.limits[n]])) as GpuInfo['limits'],
   };
   return { device, info, lost };

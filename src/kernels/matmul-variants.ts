@@ -6,10 +6,16 @@
 import { type GpuContext, Params, groups } from '../gpu/context';
 import tiledCode from '../../shaders/matmul_forward.wgsl?raw';
 import vectorCode from '../../shaders/matmul_vector_forward.wgsl?raw';
-import directCode from '../../shaders/matmul_direct_forward.wgsl?raw';
+import directShader from '../../shaders/matmul_direct_forward.wgsl?raw';
+import subgroupShader from '../../shaders/matmul_subgroup_forward.wgsl?raw';
+import weightColumnsCode from '../../shaders/matmul_weight_columns.wgsl?raw';
 import tiledInputCode from '../../shaders/matmul_backward_input.wgsl?raw';
 import directInputCode from '../../shaders/matmul_direct_backward_input.wgsl?raw';
 import { grid2, variantPipeline } from './shader';
+
+// Both call weightsAt and fmaRow of matmul_weight_columns.wgsl (WGSL has no includes: appended here).
+const directCode = `${directShader}\n${weightColumnsCode}`;
+const subgroupCode = `${subgroupShader}\n${weightColumnsCode}`;
 
 export type MatmulKernel = 'matmul_forward' | 'matmul_backward_input';
 export const matmulKernels: readonly MatmulKernel[] = ['matmul_forward', 'matmul_backward_input'];
@@ -27,6 +33,8 @@ export interface MatmulVariant {
   code: string;
   /** The shader record() compiles for N rows: label, source and module constants (see variantPipeline). */
   shader(N: number): VariantShader;
+  /** A device feature it needs beyond the baseline; without it the variant is never checked, timed or launched. */
+  feature?: 'subgroups';
 }
 
 export interface VariantShader {
@@ -71,6 +79,9 @@ function direct(kernel: MatmulKernel, code: string, WX: number, WY: number, RB: 
   };
 }
 
+/** Column quads per workgroup of the subgroup kernel, shared by its subgroups whatever their size. */
+const SUBGROUP_QUADS = 8;
+
 const forwardVariants: MatmulVariant[] = [
   {
     kernel: 'matmul_forward',
@@ -90,6 +101,17 @@ const forwardVariants: MatmulVariant[] = [
     shader: () => ({ label: 'matmul_vector_forward', code: vectorCode, values: {} }),
     record(ctx, buffers, params, N, _C, OC, dtype) {
       ctx.dispatch(pipelineOf(ctx, this, N, dtype), buffers, params, grid2(groups(OC, 8)));
+    },
+  },
+  {
+    kernel: 'matmul_forward',
+    id: 'subgroup',
+    code: subgroupCode,
+    feature: 'subgroups',
+    fits: (N, C) => N <= 4 && C % 4 === 0,
+    shader: () => ({ label: 'matmul_subgroup_forward', code: subgroupCode, values: { QUADS: SUBGROUP_QUADS } }),
+    record(ctx, buffers, params, N, _C, OC, dtype) {
+      ctx.dispatch(pipelineOf(ctx, this, N, dtype), buffers, params, [groups(OC, 4 * SUBGROUP_QUADS), N]);
     },
   },
   direct('matmul_forward', directCode, 8, 1, 'rows'),
@@ -169,6 +191,14 @@ export class MatmulChoices {
   private readonly pinned = new Map<MatmulKernel, string>();
   private readonly faults = new Map<string, KernelFault>();
 
+  /** `features`: the device features present (a variant that needs another is never picked). */
+  constructor(private readonly features: { subgroups: boolean } = { subgroups: false }) {}
+
+  /** Whether this device has what `variant` needs. */
+  isAvailable(variant: MatmulVariant): boolean {
+    return variant.feature === undefined || this.features[variant.feature];
+  }
+
   /**
    * Fault injection for tests of the checks and fallbacks: from now on `id` is built broken ('compile': its WGSL
    * does not compile; 'wrong': it scales every weight it reads by 1.01).
@@ -217,7 +247,7 @@ export class MatmulChoices {
     const usable = (id: string | undefined) => {
       if (id === undefined || this.isExcluded(kernel, id, dtype)) return null;
       const variant = variantById(kernel, id);
-      return variant.fits(N, C, OC) ? variant : null;
+      return variant.fits(N, C, OC) && this.isAvailable(variant) ? variant : null;
     };
     return (
       usable(this.pinned.get(kernel)) ??
@@ -253,7 +283,7 @@ const choicesByContext = new WeakMap<GpuContext, MatmulChoices>();
 export function matmulChoices(ctx: GpuContext): MatmulChoices {
   let choices = choicesByContext.get(ctx);
   if (!choices) {
-    choices = new MatmulChoices();
+    choices = new MatmulChoices({ subgroups: ctx.subgroups });
     choicesByContext.set(ctx, choices);
   }
   return choices;

@@ -36,7 +36,7 @@ describe('playground with stories260K from local files', () => {
     expect(facts).toMatch(/Kernels for local files/);
     expect(facts).toMatch(/Weights\s+f32/);
     // SwiftShader has no shader-f16: every f32 check passes, every f16 one is not available.
-    expect(facts).toMatch(/Checks\s+16 pass, 0 fail, 16 not available \(checked now\)/);
+    expect(facts).toMatch(/Checks\s+17 pass, 0 fail, 17 not available \(checked now\)/);
     expect(facts).toMatch(/Variants\s+timed on this GPU \(tuned now, [\d.]+ s\)/);
     await panel.getByText('Chosen variants by shape and rows').click();
     const choices = panel.getByRole('table', { name: 'Chosen kernel variants' });
@@ -46,8 +46,9 @@ describe('playground with stories260K from local files', () => {
     await panel.getByRole('button', { name: 'Run kernel self-test' }).click();
     const rows = panel.getByRole('table', { name: 'Kernel self-test' }).locator('tbody tr');
     await rows.first().waitFor({ timeout: 120_000 });
-    expect(await panel.innerText()).toMatch(/Self-test: 16 pass, 0 fail,\s+16 not available\./);
-    expect(await rows.count()).toBe(28);
+    expect(await panel.innerText()).toMatch(/Self-test: 17 pass, 0 fail,\s+17 not available\./);
+    // One row per variant and weight type: 17 f32 checks and 17 f16 ones.
+    expect(await rows.count()).toBe(34);
     expect(await rows.filter({ hasText: 'direct_x16_y1' }).first().innerText()).toMatch(/matmul_forward\s+direct_x16_y1\s+f32\s+\S+e-\d+\s+pass/);
     expect(studio.errors).toEqual([]);
   });
