@@ -13,14 +13,7 @@
 // by fma in k order, the chunk sums added in chunk order, then the bias added. f32 accumulation; WT is the
 // weight type (the wrapper makes the f16 variant).
 // Reads inp, weight, bias (when hasBias); writes out, or adds to it when accumulate (a residual stream).
-// weightsAt and fmaRow are matmul_weight_columns.wgsl's (appended by the wrapper).
-alias WT = f32;
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;   // (N, OC)
-@group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;   // (N, C/4)
-@group(0) @binding(2) var<storage, read> weight: array<vec4<WT>>; // (OC, C/4)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;        // (OC), or a zero buffer when !hasBias
-struct Params { N: u32, C: u32, OC: u32, hasBias: u32, accumulate: u32 }
-@group(0) @binding(4) var<uniform> p: Params;
+// The bindings (and weightsAt, fmaRow) are matmul_forward_io.wgsl's, appended by the wrapper.
 
 const WX = 16u; // invocations across columns
 const WY = 16u; // invocations across rows

@@ -9,17 +9,10 @@
 // workgroup; a device where that fails misses its known-answer check, and the kernel is not used there.
 // f32 accumulation; WT is the weight type (the wrapper makes the f16 variant).
 // Reads inp, weight, bias (when hasBias); writes out, or adds to it when accumulate (a residual stream).
-// weightsAt and fmaRow are matmul_weight_columns.wgsl's (appended by the wrapper).
+// The bindings (and weightsAt, fmaRow) are matmul_forward_io.wgsl's, appended by the wrapper.
 enable subgroups;
 // The shuffles run where every lane of the subgroup is active (the quad loop is uniform across a subgroup).
 diagnostic(off, subgroup_uniformity);
-alias WT = f32;
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;   // (N, OC)
-@group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;   // (N, C/4)
-@group(0) @binding(2) var<storage, read> weight: array<vec4<WT>>; // (OC, C/4)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;        // (OC), or a zero buffer when !hasBias
-struct Params { N: u32, C: u32, OC: u32, hasBias: u32, accumulate: u32 }
-@group(0) @binding(4) var<uniform> p: Params;
 
 const QUADS = 8u; // column quads per workgroup
 const WG = 32u;

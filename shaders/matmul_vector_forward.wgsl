@@ -5,13 +5,7 @@
 // then the bias), so an output row has the same bits whatever N and whichever kernel ran.
 // f32 accumulation; WT is the weight type (the wrapper makes the f16 variant).
 // Reads inp, weight, bias (when hasBias); writes out, or adds to it when accumulate (a residual stream).
-alias WT = f32;
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;   // (N, OC)
-@group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;   // (N, C/4)
-@group(0) @binding(2) var<storage, read> weight: array<vec4<WT>>; // (OC, C/4)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;        // (OC), or a zero buffer when !hasBias
-struct Params { N: u32, C: u32, OC: u32, hasBias: u32, accumulate: u32 }
-@group(0) @binding(4) var<uniform> p: Params;
+// The bindings (and weightsAt, fmaRow) are matmul_forward_io.wgsl's, appended by the wrapper.
 
 const ROWS = 8u;  // most rows per call
 const OUTS = 8u;  // output columns per workgroup

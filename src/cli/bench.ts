@@ -137,9 +137,12 @@ function parseTrainShapes(value: string): [number, number][] {
 /** Each round's studio / peer ratio of tokens/s, and their median (the acceptance measure). */
 function comparePeer(ours: StudioRound[], peer: PeerRound[], n: number) {
   const peerRow = (p: PeerRound, batch: number) => (p.decode.rows as { batch: number; prefill_tok_s: number; decode_tok_s: number }[]).find((row) => row.batch === batch);
+  // The peer prints tokens/s to one decimal (0.2 at SmolLM2's 1 x 16): its ms a step keeps the precision.
+  const peerTrainingRate = (run: Record<string, unknown>, t: { batch: number; tokens_per_row: number }) =>
+    (t.batch * t.tokens_per_row * 1000) / Number(run.ms_per_step);
   const ratios = ours.map((o, r) => {
     const ratio: Record<string, number> = {};
-    o.training.forEach((t, i) => (ratio[`training_${t.batch}x${t.tokens_per_row}`] = round(t.tokens_per_s / Number(peer[r].train[i].tokens_per_s))));
+    o.training.forEach((t, i) => (ratio[`training_${t.batch}x${t.tokens_per_row}`] = round(t.tokens_per_s / peerTrainingRate(peer[r].train[i], t))));
     const [one, many] = o.generation;
     ratio.prefill_batch_1 = round(one.prefill_tokens_per_s / (peerRow(peer[r], 1)?.prefill_tok_s ?? NaN));
     ratio.decode_batch_1 = round(one.decode_tokens_per_s / (peerRow(peer[r], 1)?.decode_tok_s ?? NaN));
@@ -149,7 +152,7 @@ function comparePeer(ours: StudioRound[], peer: PeerRound[], n: number) {
   const median_ratio = Object.fromEntries(Object.keys(ratios[0]).map((key) => [key, round(median(ratios.map((x) => x[key])))]));
   return {
     rounds: ratios.length,
-    peer_training_tokens_per_s: peer.map((p) => p.train.map((t) => t.tokens_per_s)),
+    peer_training_tokens_per_s: peer.map((p) => p.train.map((run, i) => round(peerTrainingRate(run, ours[0].training[i])))),
     studio_training_tokens_per_s: ours.map((o) => o.training.map((t) => t.tokens_per_s)),
     peer_prefill_decode_tokens_per_s: peer.map((p) => [1, n].map((b) => [peerRow(p, b)?.prefill_tok_s, peerRow(p, b)?.decode_tok_s])),
     studio_prefill_decode_tokens_per_s: ours.map((o) => o.generation.map((g) => [g.prefill_tokens_per_s, g.decode_tokens_per_s])),

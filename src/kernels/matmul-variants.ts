@@ -5,17 +5,18 @@
 // (selftest.ts), and records the choice here, per context.
 import { type GpuContext, Params, groups } from '../gpu/context';
 import tiledCode from '../../shaders/matmul_forward.wgsl?raw';
-import vectorCode from '../../shaders/matmul_vector_forward.wgsl?raw';
+import vectorShader from '../../shaders/matmul_vector_forward.wgsl?raw';
 import directShader from '../../shaders/matmul_direct_forward.wgsl?raw';
 import subgroupShader from '../../shaders/matmul_subgroup_forward.wgsl?raw';
-import weightColumnsCode from '../../shaders/matmul_weight_columns.wgsl?raw';
+import forwardIoCode from '../../shaders/matmul_forward_io.wgsl?raw';
 import tiledInputCode from '../../shaders/matmul_backward_input.wgsl?raw';
 import directInputCode from '../../shaders/matmul_direct_backward_input.wgsl?raw';
 import { grid2, variantPipeline } from './shader';
 
-// Both call weightsAt and fmaRow of matmul_weight_columns.wgsl (WGSL has no includes: appended here).
-const directCode = `${directShader}\n${weightColumnsCode}`;
-const subgroupCode = `${subgroupShader}\n${weightColumnsCode}`;
+// The row-major forward kernels share their bindings and helpers (WGSL has no includes: appended here).
+const vectorCode = `${vectorShader}\n${forwardIoCode}`;
+const directCode = `${directShader}\n${forwardIoCode}`;
+const subgroupCode = `${subgroupShader}\n${forwardIoCode}`;
 
 export type MatmulKernel = 'matmul_forward' | 'matmul_backward_input';
 export const matmulKernels: readonly MatmulKernel[] = ['matmul_forward', 'matmul_backward_input'];
